@@ -1,0 +1,62 @@
+/**
+ * The seam between the connector and a MySQL client library. The connector needs only these calls;
+ * `mysql2-driver.ts` implements them on mysql2, and the unit tests implement them on a fake server
+ * that can refuse connections, hang or drop sockets.
+ */
+
+/** What a physical connection needs to open. Secrets live here and nowhere else. */
+export interface ConnectionConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password?: string | undefined;
+  readonly database?: string | undefined;
+  /** TLS options passed to the driver as they are (`{ ca, rejectUnauthorized }`, or an RDS profile name). */
+  readonly ssl?: string | Record<string, unknown> | undefined;
+  /** Socket path, instead of host and port. */
+  readonly socketPath?: string | undefined;
+  /** Session time zone for DATETIME conversion, `'Z'` by default. */
+  readonly timezone?: string | undefined;
+  /** Return DECIMAL columns as numbers instead of exact strings. @default false */
+  readonly decimalNumbers?: boolean | undefined;
+  /** Return BIGINT as strings or numbers, as mysql2's `supportBigNumbers` / `bigNumberStrings`. */
+  readonly supportBigNumbers?: boolean | undefined;
+  readonly bigNumberStrings?: boolean | undefined;
+  /** Return DATE / DATETIME as strings instead of Date objects. @default false */
+  readonly dateStrings?: boolean | undefined;
+  /** Connection attributes / extra driver options, passed through untouched. */
+  readonly driverOptions?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** The header mysql2 returns for INSERT / UPDATE / DELETE. */
+export interface WriteResult {
+  readonly affectedRows: number;
+  readonly insertId: number;
+  readonly changedRows: number;
+  readonly warningStatus: number;
+}
+
+export type QueryOutput = readonly Record<string, unknown>[] | WriteResult;
+
+export interface DriverConnection {
+  /** The server's thread id (CONNECTION_ID()), used to spare our own connection when reaping. */
+  readonly threadId: number;
+  /**
+   * Sends a statement. Rejects with the driver's error. `sent` tells the caller whether the
+   * statement reached the socket: false when the connection was already known dead.
+   */
+  query(text: string, values: readonly unknown[], timeoutMs: number | undefined): Promise<QueryOutput>;
+  /** A round trip that changes nothing (COM_PING). */
+  ping(timeoutMs: number): Promise<void>;
+  /** Whether the connection is still believed usable (no fatal error, not closed). */
+  usable(): boolean;
+  /** Graceful close (COM_QUIT); resolves when the socket is closed. */
+  end(): Promise<void>;
+  /** Immediate close, no round trip. */
+  destroy(): void;
+}
+
+export interface Driver {
+  /** Opens one authenticated connection, or rejects with the driver's error. */
+  connect(config: ConnectionConfig, timeoutMs: number): Promise<DriverConnection>;
+}

@@ -1,0 +1,168 @@
+import type { BackoffStrategy, RandomSource } from './backoff.js';
+import type { ConnectionConfig, Driver } from './driver/driver.js';
+import { mysql2Driver } from './driver/mysql2-driver.js';
+import { OptionsError } from './errors.js';
+
+/** How connection details are given: as they are, or resolved on every physical connect (secrets, IAM tokens). */
+export type ConnectionSource = ConnectionInput | (() => ConnectionInput | Promise<ConnectionInput>);
+
+/** `ConnectionConfig` with host and port optional (127.0.0.1:3306). */
+export type ConnectionInput = Omit<ConnectionConfig, 'host' | 'port'> & { host?: string; port?: number };
+
+export interface ConnectorOptions {
+  /** Where and as whom to connect. A function is called again before every physical connect. */
+  connection: ConnectionSource;
+  /**
+   * Physical connections this connector may hold at once. 1 suits a Lambda container (it handles
+   * one request at a time); a long-running server may raise it to a small pool.
+   * @default 1
+   */
+  maxConnections?: number;
+  /**
+   * Check utilization in `end()`, reap zombies above `connUtilization`, and close this container's
+   * connection when that is the only way under the threshold.
+   * @default true
+   */
+  manageConns?: boolean;
+  /**
+   * Behind RDS Proxy the processlist shows the proxy's pooled connections, not the clients':
+   * utilization checks and reaping are switched off, and `end()` keeps the connection.
+   * @default false
+   */
+  rdsProxy?: boolean;
+  /**
+   * Share of `LEAST(@@max_connections, @@max_user_connections)` the application's user may hold
+   * before `end()` reaps and closes.
+   * @default 0.8
+   */
+  connUtilization?: number;
+  /** Youngest idle age a connection must reach before it can be reaped, at full utilization. @default 3000 */
+  zombieMinTimeoutMs?: number;
+  /** Idle age after which a connection of this user is reaped whatever the utilization. @default 900000 */
+  zombieMaxTimeoutMs?: number;
+  /**
+   * How often `end()` reads the processlist. 0 reads it on every `end()` (one query, own user's
+   * rows only, with the limit in the same round trip).
+   * @default 0
+   */
+  usageCheckIntervalMs?: number;
+  /** How zombies are killed: `KILL id`, or `CALL mysql.rds_kill(id)` on RDS. @default 'kill' */
+  killMethod?: 'kill' | 'rds_kill';
+  /** Retry schedule for 1040 / 1203 / 1226 / 1041 / connect timeouts. @default 'decorrelated' */
+  backoff?: BackoffStrategy;
+  /** Smallest retry delay. @default 5 */
+  backoffBaseMs?: number;
+  /** Largest retry delay. @default 200 */
+  backoffCapMs?: number;
+  /** Connect retries per operation (the counter starts at 0 for every operation). @default 50 */
+  maxRetries?: number;
+  /** Timeout of one connect attempt (TCP, TLS and authentication). @default 5000 */
+  connectTimeoutMs?: number;
+  /**
+   * Longest an operation may wait for a connection (retries included) when no invocation deadline
+   * is set with `setDeadline()` / `useContext()`.
+   * @default 20000
+   */
+  acquireTimeoutMs?: number;
+  /** Timeout of one statement, when the call gives none. Undefined: only the deadline limits it. @default undefined */
+  queryTimeoutMs?: number | undefined;
+  /** Time kept back from a Lambda deadline, so the handler can still answer. @default 250 */
+  deadlineMarginMs?: number;
+  /**
+   * A connection idle this long is pinged before a statement that must not run twice (a write, or
+   * a transaction's BEGIN), since a frozen container cannot know its socket was closed meanwhile.
+   * Reads skip the ping and are retried once instead.
+   * @default 1000
+   */
+  probeIdleMs?: number;
+  /** The client library. @default mysql2 */
+  driver?: Driver;
+  /** Clock, injectable for tests. @default Date.now */
+  now?: () => number;
+  /** Random source for jitter, injectable for tests. @default Math.random */
+  random?: RandomSource;
+  /** Timer, injectable for tests. @default setTimeout-based */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export type ResolvedOptions = Required<Omit<ConnectorOptions, 'queryTimeoutMs'>> & { queryTimeoutMs: number | undefined };
+
+export const DEFAULT_OPTIONS = Object.freeze({
+  maxConnections: 1,
+  manageConns: true,
+  rdsProxy: false,
+  connUtilization: 0.8,
+  zombieMinTimeoutMs: 3000,
+  zombieMaxTimeoutMs: 900_000,
+  usageCheckIntervalMs: 0,
+  killMethod: 'kill',
+  backoff: 'decorrelated',
+  backoffBaseMs: 5,
+  backoffCapMs: 200,
+  maxRetries: 50,
+  connectTimeoutMs: 5000,
+  acquireTimeoutMs: 20_000,
+  queryTimeoutMs: undefined,
+  deadlineMarginMs: 250,
+  probeIdleMs: 1000,
+} as const);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function positive(name: string, value: number, { integer = false, zero = false } = {}): number {
+  const ok = Number.isFinite(value) && (zero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
+  if (!ok) throw new OptionsError(`\`${name}\` must be a ${integer ? 'whole ' : ''}number ${zero ? '≥ 0' : '> 0'}; got ${String(value)}.`);
+  return value;
+}
+
+/** Fills every default and checks every value; the result has no optional field left. */
+export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new OptionsError('Connector options must be an object.');
+  if (options.connection === undefined) throw new OptionsError('`connection` is required (host, user, password, database).');
+  const merged = { ...DEFAULT_OPTIONS, ...definedOnly(options) };
+  positive('maxConnections', merged.maxConnections, { integer: true });
+  if (!(merged.connUtilization > 0 && merged.connUtilization <= 1)) {
+    throw new OptionsError(`\`connUtilization\` must be in (0, 1]; got ${String(merged.connUtilization)}.`);
+  }
+  positive('zombieMinTimeoutMs', merged.zombieMinTimeoutMs, { zero: true });
+  positive('zombieMaxTimeoutMs', merged.zombieMaxTimeoutMs);
+  if (merged.zombieMinTimeoutMs > merged.zombieMaxTimeoutMs) {
+    throw new OptionsError('`zombieMinTimeoutMs` must not exceed `zombieMaxTimeoutMs`.');
+  }
+  positive('usageCheckIntervalMs', merged.usageCheckIntervalMs, { zero: true });
+  positive('backoffBaseMs', merged.backoffBaseMs);
+  positive('backoffCapMs', merged.backoffCapMs);
+  if (merged.backoffBaseMs > merged.backoffCapMs) throw new OptionsError('`backoffBaseMs` must not exceed `backoffCapMs`.');
+  positive('maxRetries', merged.maxRetries, { integer: true, zero: true });
+  positive('connectTimeoutMs', merged.connectTimeoutMs);
+  positive('acquireTimeoutMs', merged.acquireTimeoutMs);
+  if (merged.queryTimeoutMs !== undefined) positive('queryTimeoutMs', merged.queryTimeoutMs);
+  positive('deadlineMarginMs', merged.deadlineMarginMs, { zero: true });
+  positive('probeIdleMs', merged.probeIdleMs, { zero: true });
+  if (merged.killMethod !== 'kill' && merged.killMethod !== 'rds_kill') {
+    throw new OptionsError("`killMethod` must be 'kill' or 'rds_kill'.");
+  }
+  if (merged.backoff !== 'full' && merged.backoff !== 'decorrelated') {
+    throw new OptionsError("`backoff` must be 'full' or 'decorrelated'.");
+  }
+  return {
+    ...merged,
+    connection: options.connection,
+    driver: options.driver ?? mysql2Driver,
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    sleep: options.sleep ?? sleep,
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Resolves the connection source and fills host and port. Called before every physical connect. */
+export async function resolveConnection(source: ConnectionSource): Promise<ConnectionConfig> {
+  const input = typeof source === 'function' ? await source() : source;
+  if (typeof input !== 'object' || input === null) throw new OptionsError('`connection` must be an object or a function returning one.');
+  if (typeof input.user !== 'string' || input.user.length === 0) throw new OptionsError('`connection.user` is required.');
+  return { ...input, host: input.host ?? '127.0.0.1', port: input.port ?? 3306 };
+}

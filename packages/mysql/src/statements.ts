@@ -1,0 +1,30 @@
+/**
+ * The administrative statements the connector sends. Kept in one place so the fake server of the
+ * unit tests can recognise them, and so a reviewer sees everything the connector asks of the server.
+ */
+
+/** The user part of CURRENT_USER(): the account the server authenticated, not the one asked for. */
+const OWN_USER = "SUBSTRING_INDEX(CURRENT_USER(), '@', 1)";
+
+/**
+ * One round trip: the limit and the own user's threads. Without PROCESS a user sees only its own
+ * threads anyway; with it, the WHERE keeps other users' threads out of the count.
+ */
+export const USAGE_QUERY = `SELECT ID AS id, COMMAND AS command, TIME AS seconds, @@max_connections AS maxConnections, @@max_user_connections AS maxUserConnections FROM information_schema.PROCESSLIST WHERE USER = ${OWN_USER}`;
+
+/** Kill-time re-check: still ours, still asleep, still old enough. */
+export const RECHECK_QUERY = `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID IN (?) AND USER = ${OWN_USER} AND COMMAND = 'Sleep' AND TIME >= ?`;
+
+export const KILL_STATEMENT = 'KILL CONNECTION ?';
+export const RDS_KILL_STATEMENT = 'CALL mysql.rds_kill(?)';
+
+export const ISOLATION_LEVELS = {
+  'read uncommitted': 'READ UNCOMMITTED',
+  'read committed': 'READ COMMITTED',
+  'repeatable read': 'REPEATABLE READ',
+  serializable: 'SERIALIZABLE',
+} as const;
+export type IsolationLevel = keyof typeof ISOLATION_LEVELS;
+
+/** ER_NO_SUCH_THREAD: someone else killed it first (a concurrent reaper), which is fine. */
+export const ER_NO_SUCH_THREAD = 1094;

@@ -1,0 +1,49 @@
+/** Counters since the connector was created. */
+export interface ConnectorStats {
+  /** Physical connections opened. */
+  connects: number;
+  /** Connect attempts that were retried after a limit or timeout error. */
+  retries: number;
+  /** Connects that failed for good. */
+  connectErrors: number;
+  /** Connections replaced after they were found closed (idle timeout, KILL, restart). */
+  reconnects: number;
+  /** Pings sent before a non-idempotent statement on an idle connection. */
+  probes: number;
+  /** Statements sent, retries included. */
+  queries: number;
+  /** Idempotent reads re-sent after a lost connection. */
+  queryRetries: number;
+  transactions: number;
+  /** Calls to end() while the connector was in use. */
+  ends: number;
+  /** Processlist reads. */
+  usageChecks: number;
+  kills: number;
+  killErrors: number;
+  /** Connections this connector closed (utilization, quit, loss). */
+  closes: number;
+  /** Typed errors raised to callers. */
+  errors: number;
+  /** Connections currently open. */
+  openConnections: number;
+}
+
+export function createStats(): Omit<ConnectorStats, 'openConnections'> {
+  return {
+    connects: 0,
+    retries: 0,
+    connectErrors: 0,
+    reconnects: 0,
+    probes: 0,
+    queries: 0,
+    queryRetries: 0,
+    transactions: 0,
+    ends: 0,
+    usageChecks: 0,
+    kills: 0,
+    killErrors: 0,
+    closes: 0,
+    errors: 0,
+  };
+}
