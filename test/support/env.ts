@@ -1,9 +1,9 @@
 /** Where the test servers are. Host and port come from the environment, with this machine's defaults. */
 export const MYSQL = {
-  host: process.env.CACHEFRONT_MYSQL_HOST ?? '127.0.0.1',
-  port: Number(process.env.CACHEFRONT_MYSQL_PORT ?? 3306),
-  user: process.env.CACHEFRONT_MYSQL_USER ?? 'root',
-  password: process.env.CACHEFRONT_MYSQL_PASSWORD ?? '',
+  host: process.env['CACHEFRONT_MYSQL_HOST'] ?? '127.0.0.1',
+  port: Number(process.env['CACHEFRONT_MYSQL_PORT'] ?? 3306),
+  user: process.env['CACHEFRONT_MYSQL_USER'] ?? 'root',
+  password: process.env['CACHEFRONT_MYSQL_PASSWORD'] ?? '',
 };
 
 /**
@@ -12,7 +12,7 @@ export const MYSQL = {
  */
 export const AUX_MYSQL = {
   host: '127.0.0.1',
-  port: Number(process.env.CACHEFRONT_AUX_MYSQL_PORT ?? 3307),
+  port: Number(process.env['CACHEFRONT_AUX_MYSQL_PORT'] ?? 3307),
   user: 'root',
   password: '',
 };
