@@ -1,0 +1,30 @@
+// The whole test suite, as the README's second command and CI run it: build, typecheck, lint,
+// then every vitest project (unit, integration). Ends with one "N passed, N failed" line.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+
+const run = (command, args) => {
+  console.log(`\n$ ${command} ${args.join(' ')}`);
+  return spawnSync(command, args, { stdio: 'inherit' }).status ?? 1;
+};
+
+for (const [command, args] of [
+  ...['mysql', 'cache', 'core'].map((name) => ['tsc', ['-p', `packages/${name}/tsconfig.json`]]),
+  ['tsc', ['-p', 'tsconfig.json']],
+  ['biome', ['check', '.']],
+]) {
+  const status = run(command, args);
+  if (status !== 0) process.exit(status);
+}
+
+mkdirSync('.tmp', { recursive: true });
+rmSync('.tmp/vitest.json', { force: true });
+const status = run('vitest', ['run', '--reporter=default', '--reporter=json', '--outputFile.json=.tmp/vitest.json', ...process.argv.slice(2)]);
+try {
+  const report = JSON.parse(readFileSync('.tmp/vitest.json', 'utf8'));
+  const skipped = report.numPendingTests + report.numTodoTests;
+  console.log(`\ntests: ${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
+} catch {
+  console.log('\ntests: no report was written');
+}
+process.exit(status);
