@@ -1,0 +1,23 @@
+export { type CachefrontAdapterOptions, cachefrontAdapter } from './adapters/cachefront.js';
+export { plainMysql2Adapter } from './adapters/plain-mysql2.js';
+export { type AdminConfig, AdminSession } from './admin-session.js';
+export { type BurstPlan, DEFAULT_PLAN, totalInvocations, validatePlan } from './burst-plan.js';
+export { ConnectionMonitor } from './connection-monitor.js';
+export { Container, InvocationTimeoutError } from './container.js';
+export { createAppDatabase, dropAppDatabase, type FixtureOptions } from './database-fixture.js';
+export {
+  type AppDatabase,
+  type ContainerClient,
+  type CounterName,
+  CounterSet,
+  type DriverAdapter,
+  type DriverCounters,
+  type InvocationWork,
+  READ_ITEM_SQL,
+  WRITE_ITEM_SQL,
+} from './driver-adapter.js';
+export { errorLabel, InvocationLog, type InvocationTally, type LatencySummary, median, percentile, summarizeLatency } from './metrics.js';
+export { type ProgressPrinter, progressPrinter } from './progress.js';
+export { type Random, randomInt, seededRandom } from './random.js';
+export { comparisonRows, formatMarkdownTable, formatMs, formatTextTable, type ResultColumn } from './report.js';
+export { type BurstOptions, type BurstProgress, type BurstResult, runBurst } from './run-burst.js';
