@@ -16,3 +16,6 @@ export const AUX_MYSQL = {
   user: 'root',
   password: '',
 };
+
+/** The shared Redis the machine runs. Each test uses its own key prefix; nothing is flushed. */
+export const REDIS_URL = process.env['CACHEFRONT_REDIS_URL'] ?? 'redis://127.0.0.1:6379';

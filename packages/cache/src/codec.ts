@@ -1,0 +1,131 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { CodecError } from './errors.js';
+
+/**
+ * Values go to Redis as JSON with tagged types, so what comes back is what went in: Date, BigInt,
+ * Buffer / Uint8Array, Map, Set, undefined fields, NaN / ±Infinity / -0 round-trip exactly, and
+ * strings (MySQL DECIMAL columns among them) are never touched. An object that happens to have the
+ * tag property itself is escaped, so no user value can be mistaken for a tagged one.
+ */
+const TAG = '$cf';
+
+type Tagged =
+  | { $cf: 'Date'; v: string }
+  | { $cf: 'BigInt'; v: string }
+  | { $cf: 'Bytes'; v: string; b?: 1 }
+  | { $cf: 'Map'; v: unknown[] }
+  | { $cf: 'Set'; v: unknown[] }
+  | { $cf: 'undef' }
+  | { $cf: 'num'; v: 'NaN' | 'Infinity' | '-Infinity' | '-0' }
+  | { $cf: 'obj'; v: Record<string, unknown> };
+
+function toWire(value: unknown, seen: Set<object>): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(value)) return Object.is(value, -0) ? { [TAG]: 'num', v: '-0' } : value;
+      return { [TAG]: 'num', v: String(value) };
+    case 'bigint':
+      return { [TAG]: 'BigInt', v: value.toString() };
+    case 'undefined':
+      return { [TAG]: 'undef' };
+    case 'object': {
+      if (value === null) return null;
+      if (seen.has(value)) throw new CodecError('The value has a cycle; only trees can be cached.');
+      seen.add(value);
+      try {
+        if (value instanceof Date) return { [TAG]: 'Date', v: Number.isNaN(value.getTime()) ? 'Invalid' : value.toISOString() };
+        if (Buffer.isBuffer(value)) return { [TAG]: 'Bytes', v: value.toString('base64'), b: 1 };
+        if (value instanceof Uint8Array) return { [TAG]: 'Bytes', v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+        if (Array.isArray(value)) return value.map((item) => toWire(item, seen));
+        if (value instanceof Map) return { [TAG]: 'Map', v: [...value].map(([k, v]) => [toWire(k, seen), toWire(v, seen)]) };
+        if (value instanceof Set) return { [TAG]: 'Set', v: [...value].map((item) => toWire(item, seen)) };
+        const out: Record<string, unknown> = {};
+        for (const key of Object.keys(value)) out[key] = toWire((value as Record<string, unknown>)[key], seen);
+        return TAG in out ? { [TAG]: 'obj', v: out } : out;
+      } finally {
+        seen.delete(value);
+      }
+    }
+    default:
+      throw new CodecError(`Values of type ${typeof value} cannot be cached.`);
+  }
+}
+
+function fromWire(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(fromWire);
+  const record = value as Record<string, unknown>;
+  const tag = record[TAG];
+  if (tag === undefined) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(record)) out[key] = fromWire(record[key]);
+    return out;
+  }
+  const tagged = record as Tagged;
+  switch (tagged.$cf) {
+    case 'Date':
+      return new Date(tagged.v === 'Invalid' ? Number.NaN : tagged.v);
+    case 'BigInt':
+      return BigInt(tagged.v);
+    case 'Bytes': {
+      const bytes = Buffer.from(tagged.v, 'base64');
+      return tagged.b === 1 ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    case 'Map':
+      return new Map((tagged.v as [unknown, unknown][]).map(([k, v]) => [fromWire(k), fromWire(v)]));
+    case 'Set':
+      return new Set(tagged.v.map(fromWire));
+    case 'undef':
+      return undefined;
+    case 'num':
+      return tagged.v === '-0' ? -0 : Number(tagged.v);
+    case 'obj': {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(tagged.v)) out[key] = fromWire(tagged.v[key]);
+      return out;
+    }
+    default:
+      throw new CodecError('Unknown tagged value in a cached entry.');
+  }
+}
+
+/** Text form of a value: JSON with tagged types. Also the canonical form for keys when `sortKeys` is set. */
+export function encodeValue(value: unknown): string {
+  return JSON.stringify(toWire(value, new Set()));
+}
+
+export function decodeValue(text: string): unknown {
+  return fromWire(JSON.parse(text));
+}
+
+/**
+ * A stable text for parameters: object keys sorted, types tagged. Two parameter sets get the same
+ * text only when they are equal values, which makes it safe to build keys from.
+ */
+export function canonicalize(value: unknown): string {
+  return JSON.stringify(sortKeys(toWire(value, new Set())));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(sortKeys);
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(record).sort()) out[key] = sortKeys(record[key]);
+  return out;
+}
+
+/** Deflate, when worth it. Returns the bytes and whether they are compressed. */
+export function compress(text: string, aboveBytes: number): { bytes: Buffer; compressed: boolean } {
+  const raw = Buffer.from(text, 'utf8');
+  if (raw.length <= aboveBytes) return { bytes: raw, compressed: false };
+  const packed = deflateRawSync(raw);
+  return packed.length < raw.length ? { bytes: packed, compressed: true } : { bytes: raw, compressed: false };
+}
+
+export function decompress(bytes: Buffer, compressed: boolean): string {
+  return (compressed ? inflateRawSync(bytes) : bytes).toString('utf8');
+}

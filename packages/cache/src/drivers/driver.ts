@@ -1,0 +1,41 @@
+/**
+ * The seam between the cache and a store. The cache decides (freshness, leases, tags); a driver
+ * only moves bytes, with these guarantees, which the contract suite (driver-contract.ts) checks
+ * against every driver:
+ *
+ * - `read` returns the values of `keys` and the tokens of `tagKeys`, in order, null where absent.
+ * - `acquireLeases` sets each lease key to `token` only where it is absent (NX), with a TTL.
+ * - `fill` stores a value only while its lease key still holds `token` and each of its tag keys
+ *   still holds the expected token (null: absent); a stored fill releases its lease.
+ * - `setTags` gives tag keys a new token; `delete` removes values and their leases.
+ * - Every key written has a TTL.
+ *
+ * The keys of one call (but tag keys) belong to one entity, hence one Redis Cluster slot.
+ */
+export interface FillRequest {
+  readonly key: string;
+  readonly leaseKey: string;
+  readonly value: Buffer;
+  readonly ttlMs: number;
+  /** Tag keys with the token each must still hold for the value to be stored. */
+  readonly expectTags: ReadonlyArray<readonly [tagKey: string, token: string | null]>;
+}
+
+export interface ReadResult {
+  readonly values: ReadonlyArray<Buffer | null>;
+  readonly tags: ReadonlyArray<string | null>;
+}
+
+export interface CacheDriver {
+  /** 'redis', 'redis-cluster' or 'memory'; for events and benchmarks. */
+  readonly kind: string;
+  read(keys: readonly string[], tagKeys: readonly string[]): Promise<ReadResult>;
+  acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<boolean[]>;
+  releaseLeases(leaseKeys: readonly string[], token: string): Promise<void>;
+  fill(requests: readonly FillRequest[], token: string): Promise<boolean[]>;
+  setTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<void>;
+  delete(keys: readonly string[]): Promise<void>;
+  /** The remaining TTL of a key in ms; -1 without TTL, -2 absent. For tests of invariant 7. */
+  ttl(key: string): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,4 @@
+import { runDriverContract } from '../testing/driver-contract.js';
+import { MemoryDriver } from './memory-driver.js';
+
+runDriverContract('memory', () => new MemoryDriver());

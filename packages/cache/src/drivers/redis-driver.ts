@@ -1,0 +1,149 @@
+/**
+ * The only file that imports ioredis. Works on a single Redis and on Redis Cluster: on a single
+ * Redis a read is one MGET and a fill compares tag tokens atomically in Lua; on a cluster, tag
+ * keys live in other slots, so they are read with their own commands (auto-pipelined, one round
+ * trip per node) and a fill re-checks them just before its Lua call (reads re-check them anyway).
+ */
+import { createHash } from 'node:crypto';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { CacheDriver, FillRequest, ReadResult } from './driver.js';
+import { ACQUIRE_LEASES, FILL, RELEASE_LEASES } from './lua.js';
+
+export type RedisClient = Redis | Cluster;
+
+/** A Redis URL, ioredis options, or a client the application already has (it is not closed by `close()`). */
+export type RedisConnection = string | RedisOptions | RedisClient;
+
+class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisClient, keys: readonly string[], args: ReadonlyArray<string | Buffer | number>): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const acquire = new Script(ACQUIRE_LEASES);
+const release = new Script(RELEASE_LEASES);
+const fill = new Script(FILL);
+
+function createClient(connection: string | RedisOptions): Redis {
+  // Our own timeouts and circuit breaker decide when Redis is too slow; ioredis should not keep a
+  // request queued through 20 reconnects meanwhile.
+  const defaults: RedisOptions = { enableAutoPipelining: true, maxRetriesPerRequest: 1, lazyConnect: false };
+  return typeof connection === 'string' ? new Redis(connection, defaults) : new Redis({ ...defaults, ...connection });
+}
+
+export class RedisDriver implements CacheDriver {
+  readonly kind: string;
+  readonly client: RedisClient;
+  readonly #owned: boolean;
+  readonly #cluster: boolean;
+
+  constructor(connection: RedisConnection) {
+    if (connection instanceof Redis || connection instanceof Cluster) {
+      this.client = connection;
+      this.#owned = false;
+    } else {
+      this.client = createClient(connection);
+      this.#owned = true;
+    }
+    this.#cluster = this.client instanceof Cluster;
+    this.kind = this.#cluster ? 'redis-cluster' : 'redis';
+    // Without a listener ioredis prints every connection error; the cache reports them as events.
+    this.client.on('error', () => {});
+  }
+
+  async read(keys: readonly string[], tagKeys: readonly string[]): Promise<ReadResult> {
+    if (!this.#cluster) {
+      if (keys.length + tagKeys.length === 0) return { values: [], tags: [] };
+      const all = await this.client.mgetBuffer(...keys, ...tagKeys);
+      return { values: all.slice(0, keys.length), tags: all.slice(keys.length).map((b) => (b === null ? null : b.toString())) };
+    }
+    const [values, tags] = await Promise.all([
+      keys.length === 0 ? Promise.resolve([]) : this.client.mgetBuffer(...keys),
+      Promise.all(tagKeys.map((key) => this.client.get(key))),
+    ]);
+    return { values, tags };
+  }
+
+  async acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<boolean[]> {
+    if (leaseKeys.length === 0) return [];
+    const out = (await acquire.run(this.client, leaseKeys, [token, Math.max(1, Math.ceil(ttlMs))])) as number[];
+    return out.map((flag) => flag === 1);
+  }
+
+  async releaseLeases(leaseKeys: readonly string[], token: string): Promise<void> {
+    if (leaseKeys.length > 0) await release.run(this.client, leaseKeys, [token]);
+  }
+
+  async fill(requests: readonly FillRequest[], token: string): Promise<boolean[]> {
+    if (requests.length === 0) return [];
+    let candidates = requests.map((request, index) => ({ request, index }));
+    if (this.#cluster) {
+      // Tag keys are in other slots: check them first, then let Lua check the lease.
+      const tagKeys = [...new Set(requests.flatMap((r) => r.expectTags.map(([key]) => key)))];
+      const { tags } = await this.read([], tagKeys);
+      const current = new Map(tagKeys.map((key, i) => [key, tags[i] ?? null]));
+      candidates = candidates.filter(({ request }) => request.expectTags.every(([key, expected]) => current.get(key) === expected));
+    }
+    const keys: string[] = [];
+    const args: Array<string | Buffer | number> = [token, candidates.length];
+    for (const { request } of candidates) {
+      keys.push(request.key, request.leaseKey);
+      args.push(Math.max(1, Math.ceil(request.ttlMs)), request.value);
+      if (this.#cluster) {
+        args.push(0);
+      } else {
+        args.push(request.expectTags.length);
+        for (const [tagKey, expected] of request.expectTags) {
+          keys.push(tagKey);
+          args.push(expected ?? '');
+        }
+      }
+    }
+    const stored = new Array<boolean>(requests.length).fill(false);
+    if (candidates.length === 0) return stored;
+    const out = (await fill.run(this.client, keys, args)) as number[];
+    candidates.forEach(({ index }, i) => {
+      stored[index] = out[i] === 1;
+    });
+    return stored;
+  }
+
+  async setTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<void> {
+    const px = Math.max(1, Math.ceil(ttlMs));
+    if (!this.#cluster && tagKeys.length > 1) {
+      const pipeline = this.client.pipeline();
+      for (const key of tagKeys) pipeline.set(key, token, 'PX', px);
+      const results = (await pipeline.exec()) ?? [];
+      for (const [error] of results) if (error) throw error;
+      return;
+    }
+    await Promise.all(tagKeys.map((key) => this.client.set(key, token, 'PX', px)));
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.client.del(...keys);
+  }
+
+  async ttl(key: string): Promise<number> {
+    return this.client.pttl(key);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#owned) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}

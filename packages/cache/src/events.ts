@@ -1,0 +1,60 @@
+import diagnostics from 'node:diagnostics_channel';
+
+/** What the cache reports. Payloads name the entity and the outcome — never parameters or values. */
+export interface CacheEvents {
+  hit: { entity: string };
+  stale: { entity: string; reason: 'lease-wait' | 'loader-error' | 'bypass' };
+  miss: { entity: string };
+  fill: { entity: string; bytes: number };
+  'fill-rejected': { entity: string; reason: 'stale-fill' | 'raced-value-tag' };
+  'lease-wait': { entity: string; waitedMs: number; outcome: 'value' | 'timeout' };
+  timeout: { operation: string; timeoutMs: number };
+  error: { operation: string; code: string | undefined };
+  'circuit-open': { failures: number; openMs: number };
+  'circuit-close': Record<string, never>;
+  bypass: { entity: string; operation: string };
+  'decode-error': { entity: string };
+  oversize: { entity: string; bytes: number; maxValueBytes: number };
+  invalidate: { tags: number };
+}
+
+export type CacheEventName = keyof CacheEvents;
+
+export const CACHE_CHANNEL_PREFIX = 'cachefront:cache:';
+
+type Listener<E extends CacheEventName> = (payload: CacheEvents[E]) => void;
+
+/** Typed listeners plus one `node:diagnostics_channel` per event (`cachefront:cache:hit`, ...). */
+export class CacheEmitter {
+  readonly #listeners: { [E in CacheEventName]?: Array<Listener<E>> } = {};
+  readonly #channels = new Map<string, diagnostics.Channel>();
+
+  on<E extends CacheEventName>(event: E, listener: Listener<E>): () => void {
+    const list = (this.#listeners[event] ??= []) as Array<Listener<E>>;
+    list.push(listener);
+    return () => {
+      const index = list.indexOf(listener);
+      if (index >= 0) list.splice(index, 1);
+    };
+  }
+
+  emit<E extends CacheEventName>(event: E, payload: CacheEvents[E]): void {
+    const list = this.#listeners[event] as Array<Listener<E>> | undefined;
+    if (list) for (const listener of list) safely(listener, payload);
+    const name = CACHE_CHANNEL_PREFIX + event;
+    let channel = this.#channels.get(name);
+    if (channel === undefined) {
+      channel = diagnostics.channel(name);
+      this.#channels.set(name, channel);
+    }
+    if (channel.hasSubscribers) channel.publish(payload);
+  }
+}
+
+function safely<T>(listener: (payload: T) => void, payload: T): void {
+  try {
+    listener(payload);
+  } catch {
+    // A listener's bug never breaks a read.
+  }
+}

@@ -1,0 +1,98 @@
+import { CacheOptionsError } from './errors.js';
+import { checkName } from './keys.js';
+
+export interface CacheOptions {
+  /** Prefix of every key, so several applications can share one Redis. @default 'cf' */
+  namespace?: string;
+  /** Timeout of every Redis call. Past it the read falls through to the loader. @default 50 */
+  commandTimeoutMs?: number;
+  /** Consecutive Redis failures that open the circuit breaker. @default 3 */
+  breakerThreshold?: number;
+  /** How long an open breaker skips Redis before letting one trial call through. @default 2000 */
+  breakerOpenMs?: number;
+  /** Lifetime of a lease: how long other callers wait for its holder before loading themselves. @default 5000 */
+  leaseTtlMs?: number;
+  /** Longest a caller waits for another caller's load of the same key. @default 300 */
+  leaseWaitMs?: number;
+  /** Interval between reads while waiting for another caller's load. @default 10 */
+  leasePollMs?: number;
+  /** Lifetime of a tag's generation key; refreshed by every invalidation. Must exceed every entry's TTL + grace. @default 604800000 (7 days) */
+  tagTtlMs?: number;
+  /** Payloads above this many bytes are deflated. @default 4096 */
+  compressAboveBytes?: number;
+  /** Entries above this many bytes (after compression) are not cached, and counted. @default 1048576 */
+  maxValueBytes?: number;
+  /**
+   * Clock skew allowed between processes when judging whether a tag that is only known from the
+   * loaded value was invalidated while the loader ran (its fill is then dropped). @default 1000
+   */
+  clockSkewMs?: number;
+  /** Clock, injectable for tests. @default Date.now */
+  now?: () => number;
+  /** Timer for lease polling, injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export type ResolvedCacheOptions = Required<CacheOptions>;
+
+export const DEFAULT_CACHE_OPTIONS = Object.freeze({
+  namespace: 'cf',
+  commandTimeoutMs: 50,
+  breakerThreshold: 3,
+  breakerOpenMs: 2000,
+  leaseTtlMs: 5000,
+  leaseWaitMs: 300,
+  leasePollMs: 10,
+  tagTtlMs: 7 * 24 * 3600 * 1000,
+  compressAboveBytes: 4096,
+  maxValueBytes: 1024 * 1024,
+  clockSkewMs: 1000,
+} as const);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOptions {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as CacheOptions;
+  const merged = { ...DEFAULT_CACHE_OPTIONS, now: Date.now, sleep, ...defined };
+  checkName('namespace', merged.namespace);
+  for (const name of ['commandTimeoutMs', 'breakerOpenMs', 'leaseTtlMs', 'leasePollMs', 'tagTtlMs', 'maxValueBytes'] as const) {
+    const value = merged[name];
+    if (!(Number.isFinite(value) && value > 0)) throw new CacheOptionsError(`\`${name}\` must be a number > 0; got ${String(value)}.`);
+  }
+  for (const name of ['leaseWaitMs', 'compressAboveBytes', 'clockSkewMs'] as const) {
+    const value = merged[name];
+    if (!(Number.isFinite(value) && value >= 0)) throw new CacheOptionsError(`\`${name}\` must be a number ≥ 0; got ${String(value)}.`);
+  }
+  if (!(Number.isInteger(merged.breakerThreshold) && merged.breakerThreshold >= 1)) {
+    throw new CacheOptionsError('`breakerThreshold` must be a whole number ≥ 1.');
+  }
+  return merged;
+}
+
+export interface EntityOptions<P, T> {
+  /** Entity name, part of every key. */
+  name: string;
+  /** Schema version: bump it when the cached shape changes, and old entries are never read. @default 1 */
+  version?: number;
+  /** How long an entry is fresh. */
+  ttlMs: number;
+  /** How long after that it may still be served, flagged `stale`, when asked for. @default 0 */
+  graceMs?: number;
+  /** Tags known from the parameters (read together with the entry, before any load). */
+  tags?: (params: P) => readonly string[];
+  /** Tags known only from the loaded value (e.g. the product's category). */
+  valueTags?: (value: T, params: P) => readonly string[];
+}
+
+export function checkEntityOptions<P, T>(options: EntityOptions<P, T>, cache: ResolvedCacheOptions): Required<Omit<EntityOptions<P, T>, 'tags' | 'valueTags'>> {
+  const version = options.version ?? 1;
+  const graceMs = options.graceMs ?? 0;
+  if (!(Number.isFinite(options.ttlMs) && options.ttlMs > 0)) throw new CacheOptionsError(`\`ttlMs\` of entity ${options.name} must be > 0.`);
+  if (!(Number.isFinite(graceMs) && graceMs >= 0)) throw new CacheOptionsError(`\`graceMs\` of entity ${options.name} must be ≥ 0.`);
+  if (options.ttlMs + graceMs >= cache.tagTtlMs) {
+    throw new CacheOptionsError(
+      `\`ttlMs\` + \`graceMs\` of entity ${options.name} must stay below the cache's \`tagTtlMs\`, or an expired tag could make an old entry look fresh.`,
+    );
+  }
+  return { name: options.name, version, ttlMs: options.ttlMs, graceMs };
+}
