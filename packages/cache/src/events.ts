@@ -30,7 +30,8 @@ export class CacheEmitter {
   readonly #channels = new Map<string, diagnostics.Channel>();
 
   on<E extends CacheEventName>(event: E, listener: Listener<E>): () => void {
-    const list = (this.#listeners[event] ??= []) as Array<Listener<E>>;
+    const list = (this.#listeners[event] ?? []) as Array<Listener<E>>;
+    this.#listeners[event] = list as (typeof this.#listeners)[E];
     list.push(listener);
     return () => {
       const index = list.indexOf(listener);
