@@ -26,21 +26,24 @@ type Listener<E extends CacheEventName> = (payload: CacheEvents[E]) => void;
 
 /** Typed listeners plus one `node:diagnostics_channel` per event (`cachefront:cache:hit`, ...). */
 export class CacheEmitter {
-  readonly #listeners: { [E in CacheEventName]?: Array<Listener<E>> } = {};
+  readonly #listeners = new Map<CacheEventName, Array<(payload: never) => void>>();
   readonly #channels = new Map<string, diagnostics.Channel>();
 
   on<E extends CacheEventName>(event: E, listener: Listener<E>): () => void {
-    const list = (this.#listeners[event] ?? []) as Array<Listener<E>>;
-    this.#listeners[event] = list as (typeof this.#listeners)[E];
-    list.push(listener);
+    let list = this.#listeners.get(event);
+    if (list === undefined) {
+      list = [];
+      this.#listeners.set(event, list);
+    }
+    list.push(listener as (payload: never) => void);
     return () => {
-      const index = list.indexOf(listener);
+      const index = list.indexOf(listener as (payload: never) => void);
       if (index >= 0) list.splice(index, 1);
     };
   }
 
   emit<E extends CacheEventName>(event: E, payload: CacheEvents[E]): void {
-    const list = this.#listeners[event] as Array<Listener<E>> | undefined;
+    const list = this.#listeners.get(event) as Array<Listener<E>> | undefined;
     if (list) for (const listener of list) safely(listener, payload);
     const name = CACHE_CHANNEL_PREFIX + event;
     let channel = this.#channels.get(name);
