@@ -43,8 +43,8 @@ function toWire(value: unknown, seen: Set<object>): unknown {
         if (value instanceof Map) return { [TAG]: 'Map', v: [...value].map(([k, v]) => [toWire(k, seen), toWire(v, seen)]) };
         if (value instanceof Set) return { [TAG]: 'Set', v: [...value].map((item) => toWire(item, seen)) };
         const out: Record<string, unknown> = {};
-        for (const key of Object.keys(value)) out[key] = toWire((value as Record<string, unknown>)[key], seen);
-        return TAG in out ? { [TAG]: 'obj', v: out } : out;
+        for (const key of Object.keys(value)) assign(out, key, toWire((value as Record<string, unknown>)[key], seen));
+        return Object.hasOwn(out, TAG) ? { [TAG]: 'obj', v: out } : out;
       } finally {
         seen.delete(value);
       }
@@ -54,14 +54,19 @@ function toWire(value: unknown, seen: Set<object>): unknown {
   }
 }
 
+/** Sets an own property, even one named `__proto__` (a plain assignment would replace the prototype). */
+function assign(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 function fromWire(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(fromWire);
   const record = value as Record<string, unknown>;
-  const tag = record[TAG];
-  if (tag === undefined) {
+  if (!Object.hasOwn(record, TAG)) {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(record)) out[key] = fromWire(record[key]);
+    for (const key of Object.keys(record)) assign(out, key, fromWire(record[key]));
     return out;
   }
   const tagged = record as Tagged;
@@ -84,7 +89,7 @@ function fromWire(value: unknown): unknown {
       return tagged.v === '-0' ? -0 : Number(tagged.v);
     case 'obj': {
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(tagged.v)) out[key] = fromWire(tagged.v[key]);
+      for (const key of Object.keys(tagged.v)) assign(out, key, fromWire(tagged.v[key]));
       return out;
     }
     default:
@@ -114,7 +119,7 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   const record = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort()) out[key] = sortKeys(record[key]);
+  for (const key of Object.keys(record).sort()) assign(out, key, sortKeys(record[key]));
   return out;
 }
 
