@@ -1,0 +1,275 @@
+/**
+ * The burst benchmark: the same fleet of simulated Lambda containers driven through plain mysql2
+ * (one connection per container, never closed), serverless-mysql 2.1.0 (defaults, end() after each
+ * invocation) and cachefront's connector (defaults, end() after each invocation), against a
+ * throwaway MariaDB with max_connections = 40 and a dedicated user. `--runs N` repeats the whole
+ * comparison N times, rotating the drivers' order, and reports medians.
+ *
+ *   pnpm bench:burst -- --runs 5
+ *   pnpm bench:burst -- --runs 3 --cachefront-options '{"backoffCapMs":100}'   # adds a tuned column
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import type { ConnectorOptions } from '@cachefront/mysql';
+import {
+  type AdminConfig,
+  AdminSession,
+  type AppDatabase,
+  type BurstPlan,
+  type BurstResult,
+  cachefrontAdapter,
+  createAppDatabase,
+  DEFAULT_PLAN,
+  type DriverAdapter,
+  dropAppDatabase,
+  flagsHelp,
+  formatMarkdownTable,
+  formatMs,
+  formatTextTable,
+  median,
+  type NumberFlag,
+  parseFlags,
+  plainMysql2Adapter,
+  progressPrinter,
+  runBurst,
+  totalInvocations,
+} from '../../examples/src/simulator/index.js';
+import { type MedianColumn, medianColumn } from './aggregate.js';
+import { startAuxServer, stopAuxServer } from './aux-server.js';
+import { serverlessMysqlAdapter } from './serverless-mysql-adapter.js';
+
+const FLAGS = [
+  { name: 'runs', description: 'repeat the whole comparison this many times and report medians', min: 1, max: 50, integer: true },
+  { name: 'containers', description: 'containers alive in each wave', min: 1, max: 2000, integer: true },
+  { name: 'waves', description: 'waves of traffic; some containers expire between waves', min: 1, max: 20, integer: true },
+  { name: 'invocations', description: 'invocations per container per wave', min: 1, max: 1000, integer: true },
+  { name: 'write-ratio', description: 'share of invocations that also write', min: 0, max: 1, integer: false },
+  { name: 'max-connections', description: "the server's max_connections", min: 5, max: 10_000, integer: true },
+  { name: 'port', description: 'port of the throwaway MariaDB', min: 1024, max: 65_535, integer: true },
+] as const satisfies readonly NumberFlag[];
+const STRING_FLAGS = ['cachefront-options'] as const;
+
+const CACHEFRONT = 'cachefront';
+const SERVERLESS_MYSQL = 'serverless-mysql';
+const TUNED = 'cachefront (tuned)';
+
+interface RunRecord {
+  readonly run: number;
+  readonly order: readonly string[];
+  readonly results: readonly BurstResult[];
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const { help, numbers, strings } = parseFlags(argv, FLAGS, STRING_FLAGS);
+  const plan: BurstPlan = {
+    ...DEFAULT_PLAN,
+    containers: numbers.containers ?? DEFAULT_PLAN.containers,
+    waves: numbers.waves ?? DEFAULT_PLAN.waves,
+    invocationsPerWave: numbers.invocations ?? DEFAULT_PLAN.invocationsPerWave,
+    writeRatio: numbers['write-ratio'] ?? DEFAULT_PLAN.writeRatio,
+  };
+  const runs = numbers.runs ?? 1;
+  const maxConnections = numbers['max-connections'] ?? 40;
+  const port = numbers.port ?? 3310;
+  const tuned = parseConnectorOptions(strings['cachefront-options']);
+  if (help) {
+    const defaults = {
+      runs,
+      containers: plan.containers,
+      waves: plan.waves,
+      invocations: plan.invocationsPerWave,
+      'write-ratio': plan.writeRatio,
+      'max-connections': maxConnections,
+      port,
+    };
+    console.log(
+      `Usage: pnpm bench:burst -- [flags]\n\n${flagsHelp(FLAGS, defaults)}\n  --cachefront-options JSON   also run a cachefront column with these createConnector options`,
+    );
+    return 0;
+  }
+
+  const drivers: Array<() => DriverAdapter> = [plainMysql2Adapter, serverlessMysqlAdapter, () => cachefrontAdapter()];
+  if (tuned) drivers.push(() => cachefrontAdapter({ name: TUNED, connector: tuned }));
+
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error('\nStopping after the invocations in flight, then cleaning up (Ctrl-C again to leave at once)…');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const server: AdminConfig = { host: '127.0.0.1', port, user: 'root', password: '' };
+  console.log(`Starting the throwaway MariaDB on ${server.host}:${port} (scripts/mariadb-aux.sh)…`);
+  await startAuxServer(port);
+  let admin: AdminSession | undefined;
+  let database: AppDatabase | undefined;
+  try {
+    admin = await AdminSession.open(server);
+    await admin.run('SET GLOBAL max_connections = ?', [maxConnections]);
+    const [version] = await admin.rows<{ version: string }>('SELECT VERSION() AS version');
+    database = await createAppDatabase(admin, server, { prefix: 'cfbench', maxUserConnections: undefined, rows: 1000 });
+    console.log(
+      `MariaDB ${version?.version ?? '?'}, max_connections = ${maxConnections} (this benchmark's root session holds 1 of them), user ${database.user} ` +
+        `(no PROCESS privilege, no own limit).\nBurst: ${plan.containers} containers × ${plan.waves} waves × ${plan.invocationsPerWave} invocations ` +
+        `(${totalInvocations(plan)} per driver), ${Math.round(plan.writeRatio * 100)}% also write, ~${Math.round(plan.expireRatio * 100)}% of containers ` +
+        `dropped between waves, ${plan.waveGapMs} ms between waves, ${plan.invocationTimeoutMs} ms invocation timeout. ${runs} run(s).\n`,
+    );
+
+    const records: RunRecord[] = [];
+    const progress = progressPrinter();
+    for (let run = 1; run <= runs && !stop.signal.aborted; run += 1) {
+      const order = rotate(drivers, run - 1).map((make) => make());
+      const results: BurstResult[] = [];
+      console.log(`Run ${run}/${runs}: ${order.map((adapter) => adapter.name).join(' → ')}`);
+      for (const adapter of order) {
+        if (stop.signal.aborted) break;
+        const leftovers = await admin.killAllOf(database.user);
+        if (leftovers > 0) console.log(`  killed ${leftovers} leftover connections before ${adapter.name}`);
+        const result = await runBurst({
+          adapter,
+          database,
+          plan,
+          admin,
+          connectionLimit: maxConnections,
+          signal: stop.signal,
+          onProgress: progress.update,
+        });
+        progress.finish();
+        console.log(`  ${summaryLine(result)}`);
+        results.push(result);
+      }
+      records.push({ run, order: order.map((adapter) => adapter.name), results });
+    }
+    if (records.length === 0) return 130;
+
+    const columns = columnsByDriver(records);
+    const ratios = p99Ratios(records, CACHEFRONT);
+    console.log(`\nMedians of ${records.length} run(s):\n\n${formatTextTable(columns)}\n`);
+    for (const line of goalLines(columns, ratios, maxConnections)) console.log(line);
+    const tunedRatios = tuned ? p99Ratios(records, TUNED) : [];
+    if (tuned)
+      console.log(`  ${TUNED} p99 / serverless-mysql p99: median ${formatRatio(tunedRatios)} (runs: ${tunedRatios.map((r) => r.toFixed(2)).join(', ')})`);
+
+    const command = `pnpm bench:burst${argv.length > 0 ? ` -- ${argv.map(shellQuote).join(' ')}` : ''}`;
+    const file = await saveResults({ command, plan, maxConnections, version: version?.version ?? '?', records, columns, ratios, tunedRatios });
+    console.log(`\nSaved ${file} (.json and .md).`);
+    return stop.signal.aborted ? 130 : 0;
+  } finally {
+    if (admin && database) await dropAppDatabase(admin, database).catch((error: unknown) => console.error('Could not drop the bench user:', error));
+    await admin?.close();
+    await stopAuxServer(port);
+    console.log(`Stopped the MariaDB on ${port}.`);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function summaryLine(result: BurstResult): string {
+  const failures = [...result.failures].map(([label, count]) => `${count} ${label}`).join(', ');
+  return (
+    `${result.driver.padEnd(18)} ok ${result.ok}/${result.invocations}${failures ? ` (failed: ${failures})` : ''}, ` +
+    `p50 ${formatMs(result.latencyMs.p50)}, p99 ${formatMs(result.latencyMs.p99)}, peak ${result.peakConnections}/${result.connectionLimit}, ` +
+    `left open ${result.leftOpen}, kills ${result.counters.kills ?? 0}, retries ${result.counters.retries ?? '–'}, ${(result.wallMs / 1000).toFixed(1)} s`
+  );
+}
+
+/** Drivers in the order of the first run's rotation 0, each with the medians of its runs. */
+function columnsByDriver(records: readonly RunRecord[]): MedianColumn[] {
+  const byDriver = new Map<string, BurstResult[]>();
+  for (const name of records[0]?.order ?? []) byDriver.set(name, []);
+  for (const record of records) for (const result of record.results) byDriver.get(result.driver)?.push(result);
+  return [...byDriver.values()].filter((results) => results.length > 0).map(medianColumn);
+}
+
+/** Per run: a driver's p99 divided by serverless-mysql's p99 on the same run. */
+function p99Ratios(records: readonly RunRecord[], driver: string): number[] {
+  return records.flatMap((record) => {
+    const mine = record.results.find((result) => result.driver === driver);
+    const peer = record.results.find((result) => result.driver === SERVERLESS_MYSQL);
+    return mine && peer && peer.latencyMs.p99 > 0 ? [mine.latencyMs.p99 / peer.latencyMs.p99] : [];
+  });
+}
+
+function formatRatio(ratios: readonly number[]): string {
+  return ratios.length === 0 ? 'n/a' : median(ratios).toFixed(2);
+}
+
+function goalLines(columns: readonly MedianColumn[], ratios: readonly number[], limit: number): string[] {
+  const cachefront = columns.find((column) => column.driver === CACHEFRONT);
+  if (!cachefront) return [];
+  const budget = Math.floor(limit * 0.8);
+  const ratio = formatRatio(ratios);
+  const check = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  return [
+    'cachefront goals:',
+    `  zero failures: ${check(cachefront.totalFailed === 0)} (${cachefront.totalFailed} failed invocations over ${cachefront.runs} runs)`,
+    `  peak within the limit: ${check(cachefront.worstPeak <= limit)} (worst run ${cachefront.worstPeak} / ${limit}; connUtilization 0.8 of it is ${budget})`,
+    `  p99 at most half of serverless-mysql's: ${check(ratios.length > 0 && Number(ratio) <= 0.5)} (cachefront p99 / serverless-mysql p99, median of per-run ratios ${ratio}; runs: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+  ];
+}
+
+interface SavedResults {
+  readonly command: string;
+  readonly plan: BurstPlan;
+  readonly maxConnections: number;
+  readonly version: string;
+  readonly records: readonly RunRecord[];
+  readonly columns: readonly MedianColumn[];
+  readonly ratios: readonly number[];
+  readonly tunedRatios: readonly number[];
+}
+
+/** Writes bench/results/burst-<time>.json (every run) and .md (the median table); returns the path stem. */
+async function saveResults(saved: SavedResults): Promise<string> {
+  const directory = new URL('../results/', import.meta.url);
+  await mkdir(directory, { recursive: true });
+  const stem = `burst-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const machine = `${cpus().length} cores, MariaDB ${saved.version}, Node ${process.versions.node}`;
+  const json = JSON.stringify(saved, (_key, value: unknown) => (value instanceof Map ? Object.fromEntries(value) : value), 2);
+  await writeFile(new URL(`${stem}.json`, directory), `${json}\n`);
+  const markdown = [
+    `Command: \`${saved.command}\``,
+    `Machine: ${machine}; max_connections = ${saved.maxConnections}.`,
+    '',
+    `Medians of ${saved.records.length} run(s):`,
+    '',
+    formatMarkdownTable(saved.columns),
+    '',
+    `cachefront p99 / serverless-mysql p99 per run: ${saved.ratios.map((r) => r.toFixed(2)).join(', ')} (median ${formatRatio(saved.ratios)})`,
+    '',
+  ].join('\n');
+  await writeFile(new URL(`${stem}.md`, directory), markdown);
+  return `bench/results/${stem}`;
+}
+
+/** Options for an extra cachefront column; createConnector itself checks every value. */
+function parseConnectorOptions(raw: string | undefined): Omit<ConnectorOptions, 'connection'> | undefined {
+  if (raw === undefined) return undefined;
+  const parsed: unknown = JSON.parse(raw);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || 'connection' in parsed) {
+    throw new TypeError('--cachefront-options must be a JSON object of createConnector options other than `connection`.');
+  }
+  return parsed as Omit<ConnectorOptions, 'connection'>;
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  },
+);
