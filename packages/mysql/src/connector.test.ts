@@ -219,12 +219,12 @@ describe('reconnects and the no-double-write rule', () => {
     fake.connect = async (config) => {
       const connection = await originalConnect(config);
       const query = connection.query.bind(connection);
-      connection.query = async (text, values, timeout) => {
+      connection.query = async (text, values) => {
         if (refuseOnce) {
           refuseOnce = false;
           throw Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true });
         }
-        return query(text, values, timeout);
+        return query(text, values);
       };
       return connection;
     };
@@ -289,6 +289,83 @@ describe('reconnects and the no-double-write rule', () => {
     await expect(db.execute(sql`UPDATE t SET a = 1`)).rejects.toMatchObject({ code: 'E_DEADLINE_EXCEEDED', mayHaveApplied: false });
     expect(fake.log.length).toBe(before);
     expect(new DeadlineError('x', { mayHaveApplied: false })).toBeInstanceOf(Error);
+  });
+});
+
+describe('a server that hangs', () => {
+  it('gives up on a connect that never answers, and retries it as a timeout', async () => {
+    const clock = { now: 0 };
+    const fake = new FakeServer({ now: () => clock.now });
+    const connect = fake.connect.bind(fake);
+    let hangs = 1;
+    fake.connect = (config) => (hangs-- > 0 ? new Promise(() => {}) : connect(config));
+    const retries: Array<string | undefined> = [];
+    const db = createConnector({ connection: { user: USER }, driver: fake, connectTimeoutMs: 20, now: () => clock.now, sleep: async () => {} });
+    db.on('retry', (event) => retries.push(event.code));
+    await expect(db.query(sql`SELECT 1`)).resolves.toEqual([]);
+    expect(retries).toEqual(['ETIMEDOUT']);
+  });
+
+  it('closes a connection that arrives after its connect timed out', async () => {
+    const clock = { now: 0 };
+    const fake = new FakeServer({ now: () => clock.now });
+    const connect = fake.connect.bind(fake);
+    let slow = true;
+    fake.connect = async (config) => {
+      if (slow) {
+        slow = false;
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      return connect(config);
+    };
+    const db = createConnector({ connection: { user: USER }, driver: fake, connectTimeoutMs: 20, now: () => clock.now, sleep: async () => {} });
+    await db.query(sql`SELECT 1`);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(fake.liveThreads(USER)).toHaveLength(1); // the late one was closed, only ours is left
+  });
+
+  it('times out a statement that never returns, destroys its connection, and does not re-send a write', async () => {
+    const fake = new FakeServer({ now: Date.now });
+    let updates = 0;
+    fake.handler = (text) => {
+      if (text.startsWith('UPDATE')) updates += 1;
+      return writeResult(1);
+    };
+    const connect = fake.connect.bind(fake);
+    let hang = false;
+    fake.connect = async (config) => {
+      const connection = await connect(config);
+      const query = connection.query.bind(connection);
+      connection.query = async (text, values) => {
+        const output = await query(text, values);
+        if (hang && text.startsWith('UPDATE')) return new Promise(() => {}); // applied, but the reply never comes
+        return output;
+      };
+      return connection;
+    };
+    const db = createConnector({ connection: { user: USER }, driver: fake });
+    await db.execute(sql`UPDATE t SET n = 1`);
+    hang = true;
+    const error = await db.execute(sql`UPDATE t SET n = 2`, { timeoutMs: 30 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineError);
+    expect(error).toMatchObject({ mayHaveApplied: true });
+    expect(updates).toBe(2);
+    hang = false;
+    await db.execute(sql`UPDATE t SET n = 3`);
+    expect(db.stats().connects).toBe(2);
+    expect(updates).toBe(3);
+  });
+
+  it('fails a read that timed out with a typed error, without retrying it', async () => {
+    const fake = new FakeServer({ now: Date.now });
+    const connect = fake.connect.bind(fake);
+    fake.connect = async (config) => {
+      const connection = await connect(config);
+      connection.query = () => new Promise(() => {});
+      return connection;
+    };
+    const db = createConnector({ connection: { user: USER }, driver: fake, queryTimeoutMs: 20 });
+    await expect(db.query(sql`SELECT 1`)).rejects.toMatchObject({ code: 'E_DEADLINE_EXCEEDED', mayHaveApplied: false });
   });
 });
 
@@ -547,9 +624,9 @@ describe('a small pool for long-running servers', () => {
     fake.connect = async (config) => {
       const connection = await originalConnect(config);
       const query = connection.query.bind(connection);
-      connection.query = async (text, values, timeout) => {
+      connection.query = async (text, values) => {
         await new Promise<void>((resolve) => gates.push(resolve));
-        return query(text, values, timeout);
+        return query(text, values);
       };
       return connection;
     };

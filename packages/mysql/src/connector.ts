@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { backoffDelay } from './backoff.js';
 import { connectionLimit, excessConnections, type ProcessRow, type UsageSnapshot, utilization, zombieCandidates, zombieThresholdMs } from './budget.js';
-import type { DriverConnection, QueryOutput, WriteResult } from './driver/driver.js';
+import type { ConnectionConfig, Driver, DriverConnection, QueryOutput, WriteResult } from './driver/driver.js';
 import {
   CachefrontMysqlError,
   ConnectError,
@@ -187,7 +187,7 @@ export class Connector implements AsyncDisposable {
         result = await this.#inTransaction.run(this, () => work(tx));
       } catch (error) {
         finished = true;
-        await this.#rollback(slot, conn);
+        await this.#rollback(slot, conn, opts);
         throw error;
       }
       finished = true;
@@ -415,7 +415,7 @@ export class Connector implements AsyncDisposable {
       let lastError: unknown;
       if (remaining > 0) {
         try {
-          const connection = await opts.driver.connect(config, Math.min(opts.connectTimeoutMs, remaining));
+          const connection = await connectWithin(opts.driver, config, Math.min(opts.connectTimeoutMs, remaining));
           this.#stats.connects += 1;
           this.#events.emit('connect', { threadId: connection.threadId, attempts: attempt + 1, durationMs: opts.now() - started });
           return connection;
@@ -524,7 +524,7 @@ export class Connector implements AsyncDisposable {
     const verb = statementVerb(statement.text);
     this.#stats.queries += 1;
     try {
-      const output = await connection.query(statement.text, statement.values, timeoutMs);
+      const output = await queryWithin(connection, statement.text, statement.values, timeoutMs);
       this.#events.emit('query', { verb, durationMs: opts.now() - started, retried, ok: true });
       return output;
     } catch (error) {
@@ -607,13 +607,13 @@ export class Connector implements AsyncDisposable {
     return this.#wrapStatementError(error, true, false);
   }
 
-  async #rollback(slot: Slot, connection: DriverConnection): Promise<void> {
+  async #rollback(slot: Slot, connection: DriverConnection, opts: ResolvedOptions): Promise<void> {
     if (!connection.usable()) {
       await this.#closeSlot(slot, 'lost');
       return;
     }
     try {
-      await connection.query('ROLLBACK', [], undefined);
+      await queryWithin(connection, 'ROLLBACK', [], opts.connectTimeoutMs);
     } catch {
       // The server rolls back a transaction whose connection closes; make sure it does close.
       await this.#closeSlot(slot, 'lost');
@@ -626,7 +626,7 @@ export class Connector implements AsyncDisposable {
     } catch (error) {
       const lost = error instanceof LostInFlight;
       if (lost) await this.#closeSlot(slot, 'lost');
-      else await this.#rollback(slot, connection);
+      else await this.#rollback(slot, connection, opts);
       throw this.#report(
         new TransactionError(
           lost ? 'The connection was lost during COMMIT; the transaction may or may not have committed.' : 'COMMIT failed; the transaction was rolled back.',
@@ -644,7 +644,7 @@ export class Connector implements AsyncDisposable {
   // Budget and reaping
 
   async #usage(connection: DriverConnection, opts: ResolvedOptions): Promise<UsageSnapshot> {
-    const rows = (await connection.query(USAGE_QUERY, [], this.#statementTimeout(opts, opts.connectTimeoutMs))) as Array<{
+    const rows = (await queryWithin(connection, USAGE_QUERY, [], this.#statementTimeout(opts, opts.connectTimeoutMs))) as Array<{
       id: number | bigint | string;
       command: string;
       seconds: number | bigint | string;
@@ -664,7 +664,8 @@ export class Connector implements AsyncDisposable {
     const candidates = zombieCandidates(snapshot.threads, own, thresholdMs);
     if (candidates.length === 0) return [];
     const seconds = Math.ceil(thresholdMs / 1000);
-    const still = (await connection.query(
+    const still = (await queryWithin(
+      connection,
       RECHECK_QUERY,
       [candidates.map((row) => row.id), seconds],
       this.#statementTimeout(opts, opts.connectTimeoutMs),
@@ -676,7 +677,8 @@ export class Connector implements AsyncDisposable {
     for (const candidate of candidates) {
       if (!confirmed.has(candidate.id)) continue;
       try {
-        await connection.query(
+        await queryWithin(
+          connection,
           opts.killMethod === 'rds_kill' ? RDS_KILL_STATEMENT : KILL_STATEMENT,
           [candidate.id],
           this.#statementTimeout(opts, opts.connectTimeoutMs),
@@ -694,6 +696,52 @@ export class Connector implements AsyncDisposable {
     }
     return killed;
   }
+}
+
+/**
+ * The connector owns time: a driver that hangs (a half-open socket, a frozen peer) cannot hold a
+ * statement past its timeout. A timed-out connection is destroyed, since its state is unknown.
+ */
+function queryWithin(connection: DriverConnection, text: string, values: readonly unknown[], timeoutMs: number | undefined): Promise<QueryOutput> {
+  if (timeoutMs === undefined) return connection.query(text, values);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      connection.destroy();
+      reject(Object.assign(new Error('Statement timed out'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' }));
+    }, timeoutMs);
+    connection.query(text, values).then(
+      (output) => {
+        clearTimeout(timer);
+        resolve(output);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Connect with a hard timeout; a connection that arrives after it is closed at once. */
+function connectWithin(driver: Driver, config: ConnectionConfig, timeoutMs: number): Promise<DriverConnection> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    driver.connect(config, timeoutMs).then(
+      (connection) => {
+        clearTimeout(timer);
+        if (late) connection.destroy();
+        else resolve(connection);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** A statement lost after it may have reached the server (socket closed or timed out mid-flight). */

@@ -42,10 +42,10 @@ export interface DriverConnection {
   /** The server's thread id (CONNECTION_ID()), used to spare our own connection when reaping. */
   readonly threadId: number;
   /**
-   * Sends a statement. Rejects with the driver's error. `sent` tells the caller whether the
-   * statement reached the socket: false when the connection was already known dead.
+   * Sends one statement and rejects with the driver's own error. Timeouts are the connector's
+   * business (it destroys a connection that overstays), so the driver needs none.
    */
-  query(text: string, values: readonly unknown[], timeoutMs: number | undefined): Promise<QueryOutput>;
+  query(text: string, values: readonly unknown[]): Promise<QueryOutput>;
   /** A round trip that changes nothing (COM_PING). */
   ping(timeoutMs: number): Promise<void>;
   /** Whether the connection is still believed usable (no fatal error, not closed). */
@@ -57,6 +57,6 @@ export interface DriverConnection {
 }
 
 export interface Driver {
-  /** Opens one authenticated connection, or rejects with the driver's error. */
+  /** Opens one authenticated connection, or rejects with the driver's error. `timeoutMs` is a hint for the socket; the connector enforces it too. */
   connect(config: ConnectionConfig, timeoutMs: number): Promise<DriverConnection>;
 }

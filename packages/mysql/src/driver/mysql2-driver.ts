@@ -11,7 +11,7 @@ import type { ConnectionConfig, Driver, DriverConnection, QueryOutput } from './
 interface Mysql2Connection {
   readonly threadId: number | null;
   readonly state: string;
-  query(options: { sql: string; values?: unknown[]; timeout?: number }, callback: (error: unknown, result: unknown) => void): unknown;
+  query(options: { sql: string; values?: unknown[] }, callback: (error: unknown, result: unknown) => void): unknown;
   ping(callback: (error: unknown) => void): unknown;
   end(callback: (error: unknown) => void): unknown;
   destroy(): void;
@@ -43,11 +43,10 @@ class Mysql2DriverConnection implements DriverConnection {
     return !this.#dead && this.connection.state === 'authenticated';
   }
 
-  query(text: string, values: readonly unknown[], timeoutMs: number | undefined): Promise<QueryOutput> {
+  query(text: string, values: readonly unknown[]): Promise<QueryOutput> {
     return new Promise((resolve, reject) => {
-      const options: { sql: string; values?: unknown[]; timeout?: number } = { sql: text };
+      const options: { sql: string; values?: unknown[] } = { sql: text };
       if (values.length > 0) options.values = [...values];
-      if (timeoutMs !== undefined) options.timeout = Math.max(1, Math.floor(timeoutMs));
       this.connection.query(options, (error, result) => {
         if (error) {
           if (isFatal(error)) this.#dead = true;
