@@ -96,9 +96,19 @@ export function classifyDriverError(error: unknown): ErrorClass {
  * "Duplicate entry 'a@b.c' for key 'email'" becomes "Duplicate entry '…' for key '…'".
  */
 export function redactServerMessage(message: string): string {
-  const redacted = message.replace(/'(?:[^'\\]|\\.|'')*'/g, "'…'").replace(/"(?:[^"\\]|\\.)*"/g, '"…"');
+  const redacted = message.replace(SINGLE_QUOTED, "'…'").replace(DOUBLE_QUOTED, '"…"');
   return redacted.length > 300 ? `${redacted.slice(0, 300)}…` : redacted;
 }
+
+/**
+ * A quoted span of a server message. The server does not escape the quotes of the text it echoes
+ * ("near 'WHERE k = 'secret'' at line 1", "Duplicate entry 'O'Brien'"), so quotes cannot simply be
+ * paired: a quote closes the span only when what follows cannot continue it (the end, a space or
+ * punctuation); any other quote is part of the span.
+ */
+const quotedSpan = (q: string) => new RegExp(String.raw`${q}(?:[^${q}\\]|\\[\s\S]|${q}(?![\s,.;:)\]@]|$))*${q}(?=[\s,.;:)\]@]|$)`, 'g');
+const SINGLE_QUOTED = quotedSpan("'");
+const DOUBLE_QUOTED = quotedSpan('"');
 
 /** A sanitized stand-in for a driver error: same code / errno / sqlState, redacted message, no SQL. */
 export class RedactedDriverError extends Error {
