@@ -16,7 +16,7 @@ import {
   TransactionError,
 } from './errors.js';
 import { ConnectorEmitter } from './events.js';
-import { type ConnectorOptions, type ResolvedOptions, resolveConnection, resolveOptions } from './options.js';
+import { type ConnectionSource, type ConnectorOptions, type ResolvedOptions, resolveConnection, resolveOptions } from './options.js';
 import { isSqlStatement, looksIdempotent, type SqlStatement, sql, statementVerb } from './sql.js';
 import { ER_NO_SUCH_THREAD, ISOLATION_LEVELS, type IsolationLevel, KILL_STATEMENT, RDS_KILL_STATEMENT, RECHECK_QUERY, USAGE_QUERY } from './statements.js';
 import { type ConnectorStats, createStats } from './stats.js';
@@ -85,6 +85,8 @@ export class Connector implements AsyncDisposable {
   readonly #source: ConnectorOptions | (() => ConnectorOptions | Promise<ConnectorOptions>);
   #options: ResolvedOptions | undefined;
   #optionsPromise: Promise<ResolvedOptions> | undefined;
+  /** The options function has just been called: the next connect may use its `connection` as is. */
+  #optionsFresh = false;
   readonly #events = new ConnectorEmitter();
   readonly #stats = createStats();
   readonly #slots = new Set<Slot>();
@@ -288,6 +290,7 @@ export class Connector implements AsyncDisposable {
         .then(source)
         .then((options) => {
           this.#options = resolveOptions(options);
+          this.#optionsFresh = true;
           return this.#options;
         })
         .catch((error: unknown) => {
@@ -403,6 +406,20 @@ export class Connector implements AsyncDisposable {
     return slot.connection;
   }
 
+  /**
+   * What the next physical connect uses. When an options function returned a plain `connection`,
+   * the function is called again before every connect but the one right after it was resolved, so
+   * rotated secrets and expiring IAM tokens are picked up; only its `connection` is taken, the other
+   * options stay as first resolved. A `connection` function is itself called on every connect.
+   */
+  async #connectionSource(opts: ResolvedOptions): Promise<ConnectionSource> {
+    if (typeof this.#source !== 'function' || typeof opts.connection === 'function' || this.#optionsFresh) {
+      this.#optionsFresh = false;
+      return opts.connection;
+    }
+    return (await this.#source()).connection;
+  }
+
   /** Opens one connection, retrying limit errors with backoff until `maxRetries` or the deadline. */
   async #connect(opts: ResolvedOptions): Promise<DriverConnection> {
     const deadline = this.#operationDeadline(opts);
@@ -410,7 +427,7 @@ export class Connector implements AsyncDisposable {
     let previousDelay = 0;
     for (let attempt = 0; ; attempt += 1) {
       if (this.#closed) throw new ConnectorClosedError();
-      const config = await resolveConnection(opts.connection);
+      const config = await resolveConnection(await this.#connectionSource(opts));
       const remaining = deadline - opts.now();
       let lastError: unknown;
       if (remaining > 0) {
