@@ -3,11 +3,20 @@
  * shared server that cuts the connection at the worst moment: after the server received (and ran)
  * a statement, before its answer reached the client.
  */
-import { ConnectionLostError, type Connector, type ConnectorOptions, createConnector, DeadlineError, sql, TransactionError } from '@cachefront/mysql';
+import {
+  ConnectionLostError,
+  type Connector,
+  type ConnectorEvents,
+  type ConnectorOptions,
+  createConnector,
+  DeadlineError,
+  sql,
+  TransactionError,
+} from '@cachefront/mysql';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MYSQL } from '../support/env.js';
-import { adminConnection, createAccount, rows, type TestAccount, threadsOf, waitForThreadGone } from '../support/mysql.js';
+import { adminConnection, createAccount, kill, rows, type TestAccount, threadsOf, waitForThreadGone } from '../support/mysql.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -123,6 +132,28 @@ describe('a connection cut mid-statement', () => {
     expect(await ownId(db)).not.toBe(first);
     await waitFor(async () => (await threadsOf(admin, account.user)).length === 1, { message: 'the hung connection to end' });
     expect(await count('hung')).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('a connection the server closed while the client could not see it', () => {
+  it('a write is preceded by a ping that finds it dead (probeIdleMs: 0): reconnect, then the write, once', async () => {
+    proxy = await TcpProxy.start(MYSQL);
+    db = connector({ probeIdleMs: 0 });
+    const reconnects: ConnectorEvents['reconnect'][] = [];
+    db.on('reconnect', (event) => reconnects.push(event));
+    const first = await ownId(db);
+
+    // The proxy holds back the server's close: the client still believes its connection is fine.
+    proxy.pause();
+    await kill(admin, first);
+    await waitForThreadGone(admin, first);
+    const write = db.execute(sql`INSERT INTO entry (body) VALUES (${'after-silent-close'})`);
+    proxy.resume();
+
+    expect(await write).toMatchObject({ affectedRows: 1 });
+    expect(reconnects).toEqual([expect.objectContaining({ reason: 'probe-failed' })]);
+    expect(await count('after-silent-close')).toBe(1);
+    expect(db.stats()).toMatchObject({ connects: 2, reconnects: 1, errors: 0 });
   });
 });
 
