@@ -41,6 +41,8 @@ export class TcpProxy {
   #armed: Armed | undefined;
   #hold: { readonly match: (chunk: Buffer) => boolean; readonly done: () => void } | undefined;
   readonly #held: Array<{ readonly server: net.Socket; readonly chunk: Buffer }> = [];
+  /** Ends and closes that happened while paused: passed on only at `resume()`. */
+  readonly #deferred: Array<() => void> = [];
   /** Client connections accepted since start. */
   connections = 0;
   /** Bytes forwarded from clients to the server since start. */
@@ -89,7 +91,10 @@ export class TcpProxy {
     });
   }
 
-  /** Stops forwarding in both directions; data waits in the sockets until `resume()`. New connections wait too. */
+  /**
+   * Stops forwarding in both directions, as a frozen network would: data waits in the sockets, and
+   * an end or a close on one side is not passed to the other, until `resume()`. New connections wait too.
+   */
   pause(): void {
     this.#paused = true;
     for (const { client, server } of this.#pairs) {
@@ -115,6 +120,10 @@ export class TcpProxy {
       client.resume();
       server.resume();
     }
+    // After the data held in the sockets has been forwarded (resumed streams flow on the next tick).
+    setImmediate(() => {
+      if (!this.#paused) for (const action of this.#deferred.splice(0)) action();
+    });
   }
 
   /** Cuts every connection and stops listening. */
@@ -171,13 +180,19 @@ export class TcpProxy {
       }
       client.write(chunk);
     });
-    client.on('end', () => server.end());
-    server.on('end', () => client.end());
-    const drop = () => this.#destroy(pair);
+    client.on('end', () => this.#whenFlowing(() => server.end()));
+    server.on('end', () => this.#whenFlowing(() => client.end()));
+    // A paused socket still reports its peer's end and close: hold them back like the data.
+    const drop = () => this.#whenFlowing(() => this.#destroy(pair));
     client.on('error', drop);
     server.on('error', drop);
     client.on('close', drop);
     server.on('close', drop);
+  }
+
+  #whenFlowing(action: () => void): void {
+    if (this.#paused) this.#deferred.push(action);
+    else action();
   }
 
   #destroy(pair: Pair): void {
