@@ -255,12 +255,28 @@ export class Connector implements AsyncDisposable {
     if (opts.rdsProxy) return { limit: 0, used: 0, thresholdMs: 0, killed: [] };
     const slot = await this.#acquire(opts);
     try {
-      const connection = await this.#ready(slot, opts, false);
-      const snapshot = await this.#usage(connection, opts);
-      const usage = utilization(snapshot);
-      const thresholdMs = options.olderThanMs ?? zombieThresholdMs(usage, opts);
-      const killed = await this.#reap(connection, snapshot, thresholdMs, opts);
-      return { limit: snapshot.limit, used: snapshot.used, thresholdMs, killed };
+      // Every kill is re-checked, so reaping may run again: once more on a new connection when the
+      // connection turns out to have been closed behind our back (idle timeout, KILL, restart).
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          const connection = await this.#ready(slot, opts, false);
+          const snapshot = await this.#usage(connection, opts);
+          const usage = utilization(snapshot);
+          const thresholdMs = options.olderThanMs ?? zombieThresholdMs(usage, opts);
+          const killed = await this.#reap(connection, snapshot, thresholdMs, opts);
+          return { limit: snapshot.limit, used: snapshot.used, thresholdMs, killed };
+        } catch (error) {
+          if (error instanceof CachefrontMysqlError) throw error;
+          const stale = classifyDriverError(error) === 'stale-socket';
+          if (stale) await this.#closeSlot(slot, 'lost');
+          if (stale && attempt === 0) {
+            this.#stats.reconnects += 1;
+            this.#events.emit('reconnect', { reason: 'stale-socket', idleMs: 0 });
+            continue;
+          }
+          throw this.#wrapStatementError(stale ? new LostInFlight(error, false) : error, true, true);
+        }
+      }
     } finally {
       this.#release(slot, opts);
     }
