@@ -10,7 +10,8 @@ import { type Connector, type ConnectorEvents, type ConnectorOptions, createConn
 import mysql, { type Connection } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AUX_MYSQL, MYSQL } from '../support/env.js';
-import { adminConnection, createAccount, kill, rows, type TestAccount, waitForThreadGone } from '../support/mysql.js';
+import { adminConnection, connectionId, createAccount, kill, rawConnection, rows, type TestAccount, thread, waitForThreadGone } from '../support/mysql.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait-for.js';
 
 let admin: Connection;
@@ -81,6 +82,34 @@ describe('after a KILL from another session', () => {
     expect(reconnects).toHaveLength(1);
     expect(['probe-failed', 'stale-socket']).toContain(reconnects[0]?.reason);
     expect(db.stats()).toMatchObject({ connects: 2, reconnects: 1, errors: 0 });
+  });
+});
+
+describe('reap() after its connection was closed behind its back', () => {
+  it('reconnects once and completes (reaping re-checks every kill, so it may run again)', async () => {
+    const proxy = await TcpProxy.start(MYSQL);
+    const zombie = await rawConnection(account.connection);
+    try {
+      const db = connector({ connection: { ...account.connection, port: proxy.port } });
+      const first = await ownId(db);
+      const zombieId = await connectionId(zombie);
+      await waitFor(async () => ((await thread(admin, zombieId))?.time ?? 0) >= 1, { message: 'zombie idle for 1 s' });
+      // The proxy holds back the server's close: the connector still believes its connection is fine.
+      proxy.pause();
+      await kill(admin, first);
+      await waitForThreadGone(admin, first);
+      const reaping = db.reap({ olderThanMs: 1000 });
+      proxy.resume();
+
+      const result = await reaping.catch((e: unknown) => e);
+
+      expect(result).toMatchObject({ killed: [zombieId] });
+      await waitForThreadGone(admin, zombieId);
+      expect(db.stats()).toMatchObject({ connects: 2, reconnects: 1, kills: 1 });
+    } finally {
+      zombie.destroy();
+      await proxy.close();
+    }
   });
 });
 
