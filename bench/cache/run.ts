@@ -1,0 +1,180 @@
+/**
+ * The cache benchmark against the local Redis (127.0.0.1:6379): cachefront next to raw ioredis,
+ * bentocache 1.6.1 (Redis L2 only) and cache-manager 7.2.9 (@keyv/redis), on
+ *
+ *   1. the hit path (one after another, and 64 in flight),
+ *   2. Redis commands per hit,
+ *   3. getMany of 100 keys with half missing (2 ms loader),
+ *   4. a cold key read 1,000 times at once by each of 4 processes (50 ms loader).
+ *
+ * Each run uses its own random key prefix and deletes its keys at the end; nothing is flushed.
+ * `--runs N` repeats everything N times, rotating the order of the clients, and reports medians.
+ *
+ *   pnpm bench:cache -- --runs 5
+ *   pnpm bench:cache -- --runs 1 --scenarios hit       # hit path and commands per hit only
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CONTENDER_LABELS, CONTENDER_NAMES } from './contenders.js';
+import { runPrefix } from './fixtures.js';
+import { BATCH_APPROACHES, DEFAULT_GET_MANY_PLAN, type GetManyResult, runGetMany } from './get-many.js';
+import { DEFAULT_HIT_PATH_PLAN, type HitPathResult, runHitPath } from './hit-path.js';
+import { waitForQuietMachine } from './quiet-machine.js';
+import { RedisAdmin } from './redis-admin.js';
+import { getManyTable, hitPathTable, type RunRecord, roundTripTable, stampedeTable } from './report.js';
+import { DEFAULT_STAMPEDE_PLAN, runStampede, type StampedeResult } from './stampede.js';
+import { STAMPEDE_LIBRARIES } from './stampede-protocol.js';
+
+const SCENARIOS = ['hit', 'many', 'stampede'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const HELP = `Usage: pnpm bench:cache -- [--runs N] [--scenarios hit,many,stampede] [--wait-minutes M]
+
+  --runs N            repeat everything N times (1-50) and report medians; default 1
+  --scenarios LIST    which scenarios to run; default all (hit includes Redis commands per hit)
+  --wait-minutes M    wait at most M minutes for other benchmarks to finish first; default 30
+`;
+
+interface Flags {
+  readonly runs: number;
+  readonly scenarios: ReadonlySet<Scenario>;
+  readonly waitMinutes: number;
+}
+
+function parseFlags(argv: readonly string[]): Flags | undefined {
+  const { values } = parseArgs({
+    args: argv.filter((arg) => arg !== '--'),
+    options: {
+      runs: { type: 'string', default: '1' },
+      scenarios: { type: 'string', default: SCENARIOS.join(',') },
+      'wait-minutes': { type: 'string', default: '30' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new RangeError('--runs must be a whole number from 1 to 50.');
+  const waitMinutes = Number(values['wait-minutes']);
+  if (!Number.isFinite(waitMinutes) || waitMinutes < 0 || waitMinutes > 180) throw new RangeError('--wait-minutes must be from 0 to 180.');
+  const scenarios = new Set<Scenario>();
+  for (const name of values.scenarios.split(',')) {
+    const scenario = SCENARIOS.find((s) => s === name.trim());
+    if (scenario === undefined) throw new RangeError(`Unknown scenario ${JSON.stringify(name)}; choose from ${SCENARIOS.join(', ')}.`);
+    scenarios.add(scenario);
+  }
+  return { runs, scenarios, waitMinutes };
+}
+
+/** The list rotated left by `by`, so each client takes each position across runs. */
+const rotate = <T>(list: readonly T[], by: number): T[] => list.map((_, i) => list[(i + by) % list.length] as T);
+
+const log = (line: string) => console.error(line);
+
+async function runOnce(run: number, flags: Flags, admin: RedisAdmin, prefix: string): Promise<RunRecord> {
+  const order = rotate(CONTENDER_NAMES, run);
+  const hitPath: HitPathResult[] = [];
+  const getMany: GetManyResult[] = [];
+  const stampede: StampedeResult[] = [];
+  if (flags.scenarios.has('hit')) {
+    for (const name of order) {
+      const result = await runHitPath(name, prefix, admin, DEFAULT_HIT_PATH_PLAN);
+      hitPath.push(result);
+      log(
+        `  run ${run + 1} hit  ${CONTENDER_LABELS[name].padEnd(46)} seq ${Math.round(result.sequential.opsPerSec)} ops/s, 64 in flight ${Math.round(result.concurrent.opsPerSec)} ops/s`,
+      );
+    }
+  }
+  if (flags.scenarios.has('many')) {
+    for (const name of rotate(BATCH_APPROACHES, run)) {
+      const result = await runGetMany(name, prefix, admin, DEFAULT_GET_MANY_PLAN);
+      getMany.push(result);
+      log(`  run ${run + 1} many ${name.padEnd(14)} ${result.medianBatchMs.toFixed(2)} ms per batch, ${result.loaderCallsPerBatch} loader calls per batch`);
+    }
+  }
+  if (flags.scenarios.has('stampede')) {
+    for (const library of rotate(STAMPEDE_LIBRARIES, run)) {
+      const result = await runStampede(library, prefix, admin, DEFAULT_STAMPEDE_PLAN);
+      stampede.push(result);
+      log(`  run ${run + 1} cold ${library.padEnd(14)} ${result.loaderCalls} loader calls, ${result.failed} failed`);
+    }
+  }
+  return { run: run + 1, prefix, order, hitPath, getMany, stampede };
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  if (flags === undefined) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const quiet = await waitForQuietMachine(flags.waitMinutes * 60_000);
+  const admin = new RedisAdmin();
+  const redisVersion = /redis_version:(\S+)/.exec(await admin.redis.info('server'))?.[1] ?? 'unknown';
+  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, Redis ${redisVersion} on 127.0.0.1, load average ${loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')} at start${quiet ? '' : ', OTHER BENCHMARKS WERE RUNNING'}`;
+  log(`cache benchmark: ${flags.runs} run(s); ${machine}`);
+
+  let current: string | undefined;
+  const onSignal = () => {
+    const prefix = current;
+    void (prefix ? admin.deleteByPrefix(prefix) : Promise.resolve(0)).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const runs: RunRecord[] = [];
+  try {
+    for (let run = 0; run < flags.runs; run += 1) {
+      const prefix = runPrefix();
+      current = prefix;
+      log(`run ${run + 1}/${flags.runs}: key prefix ${prefix}`);
+      try {
+        runs.push(await runOnce(run, flags, admin, prefix));
+      } finally {
+        const deleted = await admin.deleteByPrefix(prefix);
+        const left = await admin.countByPrefix(prefix);
+        log(`run ${run + 1}: deleted ${deleted} keys${left > 0 ? `, ${left} LEFT` : ''}`);
+      }
+    }
+  } finally {
+    current = undefined;
+    await admin.close();
+  }
+
+  const sections = [
+    `Cache benchmark, medians of ${flags.runs} run(s). ${machine}.`,
+    flags.scenarios.has('hit') ? `### Hit path (same ~600-byte product row, warm keys)\n\n${hitPathTable(runs)}` : '',
+    flags.scenarios.has('hit')
+      ? `### Redis commands per hit (MONITOR, ${DEFAULT_HIT_PATH_PLAN.countOps} sequential hits, untimed)\n\n${roundTripTable(runs)}`
+      : '',
+    flags.scenarios.has('many')
+      ? `### getMany: ${DEFAULT_GET_MANY_PLAN.size} keys, half missing, loader ${DEFAULT_GET_MANY_PLAN.dbDelayMs} ms\n\n${getManyTable(runs)}`
+      : '',
+    flags.scenarios.has('stampede')
+      ? `### Cold key: ${DEFAULT_STAMPEDE_PLAN.processes} processes × ${DEFAULT_STAMPEDE_PLAN.requests} concurrent reads, loader ${DEFAULT_STAMPEDE_PLAN.loaderMs} ms\n\n${stampedeTable(runs)}`
+      : '',
+  ].filter((section) => section !== '');
+  const markdown = `${sections.join('\n\n')}\n`;
+  process.stdout.write(markdown);
+
+  const dir = fileURLToPath(new URL('../results/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const stamp = new Date().toISOString().replaceAll(':', '-').replace('.', '-');
+  const file = `${dir}cache-${stamp}`;
+  await writeFile(`${file}.json`, JSON.stringify({ machine, flags: { ...flags, scenarios: [...flags.scenarios] }, runs }, null, 2));
+  await writeFile(`${file}.md`, markdown);
+  log(`results: ${file}.json and .md`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
