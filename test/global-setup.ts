@@ -3,11 +3,18 @@ import { fileURLToPath } from 'node:url';
 import { AUX_MYSQL } from './support/env.js';
 
 const script = fileURLToPath(new URL('../scripts/mariadb-aux.sh', import.meta.url));
+const cluster = fileURLToPath(new URL('../scripts/redis-cluster.sh', import.meta.url));
 
-/** Starts the throwaway MariaDB for the integration project, and stops it afterwards. */
+/**
+ * Starts the throwaway MariaDB and the throwaway Redis Cluster for the integration project, and
+ * stops them afterwards. The cluster is shared by concurrent runs: `acquire`/`release` register
+ * this process, and the last run to release it stops it.
+ */
 export function setup(): () => void {
   execFileSync('bash', [script, 'start', String(AUX_MYSQL.port)], { stdio: 'inherit' });
+  execFileSync('bash', [cluster, 'acquire', String(process.pid)], { stdio: 'inherit' });
   return () => {
+    execFileSync('bash', [cluster, 'release', String(process.pid)], { stdio: 'inherit' });
     execFileSync('bash', [script, 'stop', String(AUX_MYSQL.port)], { stdio: 'inherit' });
   };
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Starts or stops a throwaway standalone redis-server on a loopback port, with its own directory
+# (no persistence). Fault tests kill and restart one of these, so the shared Redis on 6379 is never
+# disturbed.
+#
+#   scripts/redis-aux.sh start PORT     # idempotent; returns once it answers PING
+#   scripts/redis-aux.sh stop PORT      # shuts it down (if running) and removes its directory
+set -euo pipefail
+cmd=${1:?usage: redis-aux.sh start|stop PORT}
+port=${2:?usage: redis-aux.sh start|stop PORT}
+root=${CACHEFRONT_REDIS_AUX_DIR:-/tmp/cachefront-redis-aux}/$port
+pidf=$root/redis.pid
+
+cli() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+
+alive() { cli ping 2>/dev/null | grep -q PONG; }
+
+start() {
+  if alive; then return 0; fi
+  mkdir -p "$root"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$root" --daemonize yes \
+    --pidfile "$pidf" --logfile "$root/redis.log"
+  for _ in $(seq 1 200); do
+    if alive; then return 0; fi
+    sleep 0.05
+  done
+  echo "redis-server on $port did not answer in 10 s; see $root/redis.log" >&2
+  tail -20 "$root/redis.log" >&2 || true
+  return 1
+}
+
+stop() {
+  if alive; then cli shutdown nosave >/dev/null 2>&1 || true; fi
+  if [ -f "$pidf" ]; then
+    local pid
+    pid=$(cat "$pidf")
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$root"
+  rmdir "$(dirname "$root")" 2>/dev/null || true
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "unknown command $cmd" >&2; exit 2 ;;
+esac

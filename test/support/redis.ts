@@ -1,0 +1,102 @@
+/**
+ * Redis helpers for the integration tests: where the throwaway cluster and standalone servers are,
+ * the scripts that run them, random namespaces, and an inventory of a namespace's keys with their
+ * TTLs (invariant 7). Nothing here flushes or scans beyond a test's own namespace.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Cluster, type Redis } from 'ioredis';
+
+const run = promisify(execFile);
+
+/** The throwaway Redis Cluster that global setup starts (scripts/redis-cluster.sh), one master per port. */
+export const REDIS_CLUSTER_PORTS = (process.env['CACHEFRONT_REDIS_CLUSTER_PORTS'] ?? '7101 7102 7103').trim().split(/\s+/).map(Number);
+
+export const REDIS_CLUSTER_NODES = REDIS_CLUSTER_PORTS.map((port) => ({ host: '127.0.0.1', port }));
+
+/** Port of the throwaway standalone redis-server the fault tests start, kill and restart. */
+export const REDIS_AUX_PORT = Number(process.env['CACHEFRONT_REDIS_AUX_PORT'] ?? 7201);
+
+const script = (name: string) => fileURLToPath(new URL(`../../scripts/${name}`, import.meta.url));
+
+/** scripts/redis-aux.sh start PORT: idempotent, resolves once the server answers PING. */
+export async function startAuxRedis(port: number): Promise<void> {
+  await run('bash', [script('redis-aux.sh'), 'start', String(port)]);
+}
+
+/** scripts/redis-aux.sh stop PORT: shuts the server down and removes its directory. */
+export async function stopAuxRedis(port: number): Promise<void> {
+  await run('bash', [script('redis-aux.sh'), 'stop', String(port)]);
+}
+
+/** A namespace no other test or run shares: `prefix` plus 10 random hex digits (a valid cache name). */
+export function randomNamespace(prefix = 'cft'): string {
+  return `${prefix}${randomBytes(5).toString('hex')}`;
+}
+
+/** A Cluster client on the throwaway cluster, auto-pipelined as the cache uses it. */
+export function clusterClient(): Cluster {
+  const client = new Cluster(REDIS_CLUSTER_NODES, { enableAutoPipelining: true });
+  client.on('error', () => {});
+  return client;
+}
+
+/** Every key matching `pattern` on every master (a cluster) or on the one server, via SCAN. */
+export async function scanKeys(client: Redis | Cluster, pattern: string): Promise<string[]> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  const keys: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return keys;
+}
+
+export interface KeyInventory {
+  readonly key: string;
+  /** PTTL: ms left, -1 without a TTL, -2 gone. */
+  readonly pttl: number;
+  /** On a cluster: the port of the master that holds the key. */
+  readonly port: number | undefined;
+}
+
+/** The keys of a namespace (`ns:*`), with their PTTL and, on a cluster, the node that holds each. */
+export async function inventory(client: Redis | Cluster, namespace: string): Promise<KeyInventory[]> {
+  const out: KeyInventory[] = [];
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  for (const node of nodes) {
+    const keys = await scanKeys(node, `${namespace}:*`);
+    for (const key of keys) {
+      out.push({ key, pttl: await node.pttl(key), port: client instanceof Cluster ? node.options.port : undefined });
+    }
+  }
+  return out.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/**
+ * Where keys live on the cluster: a function from a key to the port of the master that owns its
+ * slot (CLUSTER KEYSLOT, against the slot table read once).
+ */
+export async function slotOwners(client: Cluster): Promise<(key: string) => Promise<number>> {
+  const ranges = (await client.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>;
+  return async (key) => {
+    const slot = Number(await client.call('CLUSTER', 'KEYSLOT', key));
+    for (const [from, to, master] of ranges) if (slot >= from && slot <= to) return Number(master[1]);
+    throw new Error(`no node owns slot ${slot}`);
+  };
+}
+
+/** Resolves once the cluster client has read the slot table and connected. */
+export async function ready(client: Cluster | Redis): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', resolve);
+    client.once('end', () => reject(new Error('the Redis client ended before it was ready')));
+  });
+}
