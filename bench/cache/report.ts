@@ -12,6 +12,8 @@ export interface RunRecord {
   readonly hitPath: readonly HitPathResult[];
   readonly getMany: readonly GetManyResult[];
   readonly stampede: readonly StampedeResult[];
+  /** Other benchmarks seen while this run measured (a disturbed run is not reported). */
+  readonly disturbedBy: readonly string[];
 }
 
 const BASELINE: ContenderName = 'ioredis';

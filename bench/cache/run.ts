@@ -21,7 +21,7 @@ import { CONTENDER_LABELS, CONTENDER_NAMES } from './contenders.js';
 import { runPrefix } from './fixtures.js';
 import { BATCH_APPROACHES, DEFAULT_GET_MANY_PLAN, type GetManyResult, runGetMany } from './get-many.js';
 import { DEFAULT_HIT_PATH_PLAN, type HitPathResult, runHitPath } from './hit-path.js';
-import { waitForQuietMachine } from './quiet-machine.js';
+import { otherBenchmarks, waitForQuietMachine } from './quiet-machine.js';
 import { RedisAdmin } from './redis-admin.js';
 import { getManyTable, hitPathTable, type RunRecord, roundTripTable, stampedeTable } from './report.js';
 import { DEFAULT_STAMPEDE_PLAN, runStampede, type StampedeResult } from './stampede.js';
@@ -78,8 +78,14 @@ async function runOnce(run: number, flags: Flags, admin: RedisAdmin, prefix: str
   const hitPath: HitPathResult[] = [];
   const getMany: GetManyResult[] = [];
   const stampede: StampedeResult[] = [];
+  // Sampled before every measurement and at the end: a benchmark that starts meanwhile spoils the run.
+  const disturbedBy = new Set<string>();
+  const watch = () => {
+    for (const other of otherBenchmarks()) disturbedBy.add(other);
+  };
   if (flags.scenarios.has('hit')) {
     for (const name of order) {
+      watch();
       const result = await runHitPath(name, prefix, admin, DEFAULT_HIT_PATH_PLAN);
       hitPath.push(result);
       log(
@@ -89,6 +95,7 @@ async function runOnce(run: number, flags: Flags, admin: RedisAdmin, prefix: str
   }
   if (flags.scenarios.has('many')) {
     for (const name of rotate(BATCH_APPROACHES, run)) {
+      watch();
       const result = await runGetMany(name, prefix, admin, DEFAULT_GET_MANY_PLAN);
       getMany.push(result);
       log(`  run ${run + 1} many ${name.padEnd(14)} ${result.medianBatchMs.toFixed(2)} ms per batch, ${result.loaderCallsPerBatch} loader calls per batch`);
@@ -96,12 +103,14 @@ async function runOnce(run: number, flags: Flags, admin: RedisAdmin, prefix: str
   }
   if (flags.scenarios.has('stampede')) {
     for (const library of rotate(STAMPEDE_LIBRARIES, run)) {
+      watch();
       const result = await runStampede(library, prefix, admin, DEFAULT_STAMPEDE_PLAN);
       stampede.push(result);
       log(`  run ${run + 1} cold ${library.padEnd(14)} ${result.loaderCalls} loader calls, ${result.failed} failed`);
     }
   }
-  return { run: run + 1, prefix, order, hitPath, getMany, stampede };
+  watch();
+  return { run: run + 1, prefix, order, hitPath, getMany, stampede, disturbedBy: [...disturbedBy] };
 }
 
 async function main(): Promise<number> {
@@ -127,17 +136,26 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   const runs: RunRecord[] = [];
+  const discarded: RunRecord[] = [];
   try {
-    for (let run = 0; run < flags.runs; run += 1) {
+    // A run during which another benchmark ran is discarded and done again, at most `runs` extra times.
+    for (let attempt = 0; runs.length < flags.runs && attempt < flags.runs * 2; attempt += 1) {
+      if (attempt > 0) await waitForQuietMachine(flags.waitMinutes * 60_000);
       const prefix = runPrefix();
       current = prefix;
-      log(`run ${run + 1}/${flags.runs}: key prefix ${prefix}`);
+      log(`run ${runs.length + 1}/${flags.runs}: key prefix ${prefix}`);
       try {
-        runs.push(await runOnce(run, flags, admin, prefix));
+        const record = await runOnce(runs.length, flags, admin, prefix);
+        if (record.disturbedBy.length === 0) {
+          runs.push(record);
+        } else {
+          discarded.push(record);
+          log(`  discarded: another benchmark ran meanwhile:\n    ${record.disturbedBy.join('\n    ')}`);
+        }
       } finally {
         const deleted = await admin.deleteByPrefix(prefix);
         const left = await admin.countByPrefix(prefix);
-        log(`run ${run + 1}: deleted ${deleted} keys${left > 0 ? `, ${left} LEFT` : ''}`);
+        log(`  deleted ${deleted} keys${left > 0 ? `, ${left} LEFT` : ''}`);
       }
     }
   } finally {
@@ -145,8 +163,9 @@ async function main(): Promise<number> {
     await admin.close();
   }
 
+  if (runs.length === 0) throw new Error('Every run was disturbed by another benchmark; nothing to report.');
   const sections = [
-    `Cache benchmark, medians of ${flags.runs} run(s). ${machine}.`,
+    `Cache benchmark, medians of ${runs.length} run(s)${runs.length < flags.runs ? ` (${flags.runs} asked for)` : ''}${discarded.length > 0 ? `, ${discarded.length} more discarded because another benchmark ran meanwhile` : ''}. ${machine}.`,
     flags.scenarios.has('hit') ? `### Hit path (same ~600-byte product row, warm keys)\n\n${hitPathTable(runs)}` : '',
     flags.scenarios.has('hit')
       ? `### Redis commands per hit (MONITOR, ${DEFAULT_HIT_PATH_PLAN.countOps} sequential hits, untimed)\n\n${roundTripTable(runs)}`
@@ -165,7 +184,7 @@ async function main(): Promise<number> {
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replaceAll(':', '-').replace('.', '-');
   const file = `${dir}cache-${stamp}`;
-  await writeFile(`${file}.json`, JSON.stringify({ machine, flags: { ...flags, scenarios: [...flags.scenarios] }, runs }, null, 2));
+  await writeFile(`${file}.json`, JSON.stringify({ machine, flags: { ...flags, scenarios: [...flags.scenarios] }, runs, discarded }, null, 2));
   await writeFile(`${file}.md`, markdown);
   log(`results: ${file}.json and .md`);
   return 0;
