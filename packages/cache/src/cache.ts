@@ -369,6 +369,8 @@ export class EntityCache<P, T> {
     for (const [tag, token] of Object.entries(header.tags)) {
       if (tokens.get(tag) !== token) current = false;
     }
+    // Without an opted-in grace period, an entry that is not fresh is not served at all.
+    if (!current && header.staleUntil <= header.freshUntil) return { kind: 'none' };
     let value: T;
     try {
       const raw = decodePayload(bytes, header);

@@ -6,7 +6,7 @@
  * - `read` returns the values of `keys` and the tokens of `tagKeys`, in order, null where absent.
  * - `acquireLeases` sets each lease key to `token` only where it is absent (NX), with a TTL.
  * - `fill` stores a value only while its lease key still holds `token` and each of its tag keys
- *   still holds the expected token (null: absent); a stored fill releases its lease.
+ *   still holds the expected token (null: absent); stored or rejected, it releases a lease it holds.
  * - `setTags` gives tag keys a new token; `delete` removes values and their leases.
  * - Every key written has a TTL.
  *

@@ -23,7 +23,8 @@ return 0`;
  * KEYS = for each request: value key, lease key, then its tag keys.
  * ARGV = token, count, then for each request: ttlMs, value, tag count, expected token per tag ('' = absent).
  * A value is stored only while its lease holds the token and every tag still holds its expected
- * token; storing it releases the lease. Returns 1 (stored) or 0 (rejected) per request.
+ * token. Either way a lease held with the token is released, so the next reader loads at once
+ * instead of waiting for a lease nobody will fill. Returns 1 (stored) or 0 (rejected) per request.
  */
 export const FILL = `
 local token = ARGV[1]
@@ -36,7 +37,8 @@ for i = 1, n do
   k = k + 2
   local ttl, value, tags = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
-  local ok = redis.call('GET', lease) == token
+  local holds = redis.call('GET', lease) == token
+  local ok = holds
   for t = 1, tags do
     local current = redis.call('GET', KEYS[k]) or ''
     if current ~= ARGV[a] then ok = false end
@@ -45,10 +47,10 @@ for i = 1, n do
   end
   if ok then
     redis.call('SET', key, value, 'PX', ttl)
-    redis.call('DEL', lease)
     out[i] = 1
   else
     out[i] = 0
   end
+  if holds then redis.call('DEL', lease) end
 end
 return out`;

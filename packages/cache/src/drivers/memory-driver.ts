@@ -66,9 +66,9 @@ export class MemoryDriver implements CacheDriver {
         const value = this.#get(tagKey);
         return (value === null ? null : value.toString()) === expected;
       });
+      if (holds) this.#store.delete(request.leaseKey);
       if (!holds || !current) return false;
       this.#set(request.key, Buffer.from(request.value), request.ttlMs);
-      this.#store.delete(request.leaseKey);
       return true;
     });
   }

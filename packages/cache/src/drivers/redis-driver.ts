@@ -92,7 +92,14 @@ export class RedisDriver implements CacheDriver {
       const tagKeys = [...new Set(requests.flatMap((r) => r.expectTags.map(([key]) => key)))];
       const { tags } = await this.read([], tagKeys);
       const current = new Map(tagKeys.map((key, i) => [key, tags[i] ?? null]));
-      candidates = candidates.filter(({ request }) => request.expectTags.every(([key, expected]) => current.get(key) === expected));
+      const stale = candidates.filter(({ request }) => !request.expectTags.every(([key, expected]) => current.get(key) === expected));
+      if (stale.length > 0) {
+        await this.releaseLeases(
+          stale.map(({ request }) => request.leaseKey),
+          token,
+        );
+        candidates = candidates.filter((candidate) => !stale.includes(candidate));
+      }
     }
     const keys: string[] = [];
     const args: Array<string | Buffer | number> = [token, candidates.length];

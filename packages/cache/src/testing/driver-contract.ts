@@ -81,6 +81,18 @@ export function runDriverContract(name: string, makeDriver: () => CacheDriver | 
       expect(read.tags).toEqual(['gen-2', null]);
     });
 
+    it('releases the lease of a rejected fill, so the next reader need not wait for it', async () => {
+      const k = keysFor();
+      await driver.setTags([k.tag('p')], 'gen-1', 60_000);
+      await driver.acquireLeases([k.lease(1)], 'A', 5000);
+      await driver.setTags([k.tag('p')], 'gen-2', 60_000);
+      expect(await driver.fill([fillRequest(k, 1, 'old row', [[k.tag('p'), 'gen-1']])], 'A')).toEqual([false]);
+      expect(await driver.acquireLeases([k.lease(1)], 'B', 5000)).toEqual([true]);
+      // ...but never someone else's lease.
+      expect(await driver.fill([fillRequest(k, 1, 'old row', [[k.tag('p'), 'gen-1']])], 'A')).toEqual([false]);
+      expect(await driver.acquireLeases([k.lease(1)], 'C', 5000)).toEqual([false]);
+    });
+
     it('rejects a fill expecting an absent tag once the tag exists', async () => {
       const k = keysFor();
       await driver.acquireLeases([k.lease(1)], 'A', 5000);
