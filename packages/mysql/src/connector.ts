@@ -18,7 +18,16 @@ import {
 import { ConnectorEmitter } from './events.js';
 import { type ConnectionSource, type ConnectorOptions, type ResolvedOptions, resolveConnection, resolveOptions } from './options.js';
 import { isSqlStatement, looksIdempotent, type SqlStatement, sql, statementVerb } from './sql.js';
-import { ER_NO_SUCH_THREAD, ISOLATION_LEVELS, type IsolationLevel, KILL_STATEMENT, RDS_KILL_STATEMENT, RECHECK_QUERY, USAGE_QUERY } from './statements.js';
+import {
+  ER_KILL_DENIED,
+  ER_NO_SUCH_THREAD,
+  ISOLATION_LEVELS,
+  type IsolationLevel,
+  KILL_STATEMENT,
+  RDS_KILL_STATEMENT,
+  RECHECK_QUERY,
+  USAGE_QUERY,
+} from './statements.js';
 import { type ConnectorStats, createStats } from './stats.js';
 
 export type Row = Record<string, unknown>;
@@ -721,7 +730,7 @@ export class Connector implements AsyncDisposable {
         this.#events.emit('kill', { threadId: candidate.id, idleMs: candidate.idleMs });
       } catch (error) {
         const info = driverErrorInfo(error);
-        if (info.errno === ER_NO_SUCH_THREAD) continue; // a concurrent reaper got there first
+        if (info.errno === ER_NO_SUCH_THREAD || info.errno === ER_KILL_DENIED) continue; // a concurrent reaper got there first
         if (classifyDriverError(error) === 'stale-socket') throw error;
         this.#stats.killErrors += 1;
         this.#events.emit('killError', { threadId: candidate.id, code: info.code, errno: info.errno });

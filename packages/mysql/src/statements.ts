@@ -28,3 +28,9 @@ export type IsolationLevel = keyof typeof ISOLATION_LEVELS;
 
 /** ER_NO_SUCH_THREAD: someone else killed it first (a concurrent reaper), which is fine. */
 export const ER_NO_SUCH_THREAD = 1094;
+
+/**
+ * ER_KILL_DENIED_ERROR for a thread that passed the ownership re-check: it is being torn down after
+ * a concurrent reaper's KILL and no longer shows as ours (seen on MariaDB 10.11). Fine as well.
+ */
+export const ER_KILL_DENIED = 1095;
