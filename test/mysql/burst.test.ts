@@ -10,7 +10,7 @@
  * reaped by later containers' end()), no write lost or applied twice, and the user never holds more
  * than max_connections (sampled every ~20 ms from a root session).
  */
-import { type Connector, createConnector, seededRandom, sql } from '@cachefront/mysql';
+import { type Connector, type ConnectorEvents, createConnector, seededRandom, sql } from '@cachefront/mysql';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUX_MYSQL } from '../support/env.js';
@@ -65,6 +65,7 @@ describe('the burst', () => {
     const random = seededRandom(20_261_126);
     let nextId = 0;
     const everyConnector: Connector[] = [];
+    const killErrors: ConnectorEvents['killError'][] = [];
     const newContainer = (): Container => {
       const db = createConnector({
         connection: account.connection,
@@ -76,6 +77,7 @@ describe('the burst', () => {
         maxRetries: 100_000,
         acquireTimeoutMs: 30_000,
       });
+      db.on('killError', (event) => killErrors.push(event));
       everyConnector.push(db);
       nextId += 1;
       return { id: nextId, db };
@@ -170,6 +172,7 @@ describe('the burst', () => {
     // Expired containers left zombies, and later containers' end() reaped them.
     expect(zombiesLeft).toBeGreaterThan(0);
     expect(summary.kills).toBeGreaterThan(0);
+    expect(killErrors).toEqual([]);
     expect(total('killErrors')).toBe(0);
     expect(elapsed).toBeLessThan(60_000);
 

@@ -169,6 +169,30 @@ describe('zombie reaping', () => {
     expect(a.stats().reconnects + b.stats().reconnects).toBe(0);
   });
 
+  it('many reapers over many zombies at once: every zombie dies, and no kill is reported as failed', async () => {
+    // No per-user limit here: 60 zombies and 16 reapers. The race this guards: a KILL reaching a
+    // thread another reaper is tearing down gets ER_NO_SUCH_THREAD, or ER_KILL_DENIED_ERROR (1095).
+    const crowd = await createAccount(admin, AUX_MYSQL);
+    try {
+      for (let round = 0; round < 4; round += 1) {
+        const zombies = await open(crowd.connection, 60);
+        await waitFor(async () => (await threadsOf(admin, crowd.user)).every((row) => row.time >= 1), { message: 'zombies idle for 1 s' });
+        const reapers = Array.from({ length: 16 }, () => connector({ connection: crowd.connection }));
+        const killErrors: ConnectorEvents['killError'][] = [];
+        for (const db of reapers) db.on('killError', (event) => killErrors.push(event));
+
+        const results = await Promise.all(reapers.map((db) => db.reap({ olderThanMs: 1000 })));
+
+        expect(killErrors).toEqual([]);
+        expect(sorted([...new Set(results.flatMap((result) => result.killed))])).toEqual(sorted(zombies.ids));
+        await waitFor(async () => (await threadsOf(admin, crowd.user)).length === reapers.length, { message: 'only the reapers left' });
+        await Promise.all(reapers.map((db) => db.quit()));
+      }
+    } finally {
+      await crowd.drop();
+    }
+  });
+
   it('a reaper whose KILL finds the thread already gone (ER_NO_SUCH_THREAD) carries on without error', async () => {
     const zombies = await open(account.connection, 3);
     await waitFor(async () => (await threadsOf(admin, account.user)).every((row) => row.time >= 1), { message: 'zombies idle for 1 s' });
