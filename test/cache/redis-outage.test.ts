@@ -8,23 +8,26 @@ import net from 'node:net';
 import { type Cache, type CacheEventName, CacheUnavailableError, createRedisCache, type EntityCache } from '@cachefront/cache';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_AUX_PORT, randomNamespace, startAuxRedis, stopAuxRedis } from '../support/redis.js';
+import { auxRedisPort, randomNamespace, startAuxRedis, stopAuxRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';
 
 const COMMAND_TIMEOUT_MS = 300;
 const BREAKER_OPEN_MS = 1000;
 
+let port: number;
+
 beforeAll(async () => {
-  await startAuxRedis(REDIS_AUX_PORT);
+  port = await auxRedisPort();
+  await startAuxRedis(port);
 });
 
 afterAll(async () => {
-  await stopAuxRedis(REDIS_AUX_PORT);
+  await stopAuxRedis(port);
 });
 
 /** The server's pid, from INFO, through a short-lived connection of its own. */
 async function serverPid(): Promise<number> {
-  const admin = new Redis({ host: '127.0.0.1', port: REDIS_AUX_PORT, lazyConnect: true, maxRetriesPerRequest: 0 });
+  const admin = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
   try {
     await admin.connect();
     const info = await admin.info('server');
@@ -37,9 +40,9 @@ async function serverPid(): Promise<number> {
 }
 
 /** Whether something accepts TCP connections on the port. (A SIGKILLed daemon can linger as a zombie, so its pid proves nothing.) */
-const listening = (port: number) =>
+const listening = (target: number) =>
   new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(target, '127.0.0.1');
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -66,7 +69,7 @@ describe('the cache while its Redis dies and comes back', () => {
 
   beforeAll(() => {
     cache = createRedisCache({
-      redis: { host: '127.0.0.1', port: REDIS_AUX_PORT },
+      redis: { host: '127.0.0.1', port: port },
       namespace: randomNamespace(),
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
       breakerThreshold: 3,
@@ -95,7 +98,7 @@ describe('the cache while its Redis dies and comes back', () => {
   it('keeps answering from the loader once Redis is killed, without waiting for Redis on every read', async () => {
     const pid = await serverPid();
     process.kill(pid, 'SIGKILL');
-    await waitFor(async () => !(await listening(REDIS_AUX_PORT)), { message: 'redis-server to stop listening' });
+    await waitFor(async () => !(await listening(port)), { message: 'redis-server to stop listening' });
     const loadsBefore = loads;
 
     // Until the breaker opens, each read fails (a connection error, or the command timeout) and falls through to the loader.
@@ -135,7 +138,7 @@ describe('the cache while its Redis dies and comes back', () => {
   });
 
   it('resumes caching once Redis is back on the same port: a fill, then a fresh hit', async () => {
-    await startAuxRedis(REDIS_AUX_PORT);
+    await startAuxRedis(port);
     const fillsBefore = cache.stats().fills;
     // The breaker lets a trial through after breakerOpenMs, and ioredis reconnects on its own backoff.
     await waitFor(

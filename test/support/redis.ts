@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Cluster, type Redis } from 'ioredis';
@@ -16,8 +17,23 @@ export const REDIS_CLUSTER_PORTS = (process.env['CACHEFRONT_REDIS_CLUSTER_PORTS'
 
 export const REDIS_CLUSTER_NODES = REDIS_CLUSTER_PORTS.map((port) => ({ host: '127.0.0.1', port }));
 
-/** Port of the throwaway standalone redis-server the fault tests start, kill and restart. */
-export const REDIS_AUX_PORT = Number(process.env['CACHEFRONT_REDIS_AUX_PORT'] ?? 7201);
+/**
+ * A port for a throwaway standalone redis-server that a fault test starts, kills and restarts:
+ * CACHEFRONT_REDIS_AUX_PORT if set, else a port the system has just handed out as free (so that
+ * two runs at the same time do not kill each other's server).
+ */
+export async function auxRedisPort(): Promise<number> {
+  const fixed = process.env['CACHEFRONT_REDIS_AUX_PORT'];
+  if (fixed) return Number(fixed);
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
 
 const script = (name: string) => fileURLToPath(new URL(`../../scripts/${name}`, import.meta.url));
 
