@@ -6,9 +6,14 @@
 #   scripts/mariadb-aux.sh start PORT     # idempotent; prints nothing on success
 #   scripts/mariadb-aux.sh stop PORT
 #   scripts/mariadb-aux.sh restart PORT   # stop then start, same data
+#   scripts/mariadb-aux.sh acquire PORT ID  # start, and register user ID (the integration global setup)
+#   scripts/mariadb-aux.sh release PORT ID  # unregister ID; stop when no live user is left
+# acquire/release let concurrent test runs share one server: a run's teardown does not stop it
+# under another run. Every command holds a lock, so a start never interleaves with a stop.
 set -euo pipefail
-cmd=${1:?usage: mariadb-aux.sh start|stop|restart PORT}
-port=${2:?usage: mariadb-aux.sh start|stop|restart PORT}
+usage='usage: mariadb-aux.sh start|stop|restart PORT | acquire|release PORT ID'
+cmd=${1:?$usage}
+port=${2:?$usage}
 root=${CACHEFRONT_AUX_DIR:-/tmp/cachefront-mariadb}/$port
 data=$root/data
 sock=$root/mysqld.sock
@@ -36,7 +41,7 @@ start() {
   fi
   mariadbd --no-defaults --user=root --datadir="$data" --port="$port" --bind-address=127.0.0.1 \
     --socket="$sock" --pid-file="$pidf" --log-error="$log" --skip-log-bin --innodb-buffer-pool-size=32M \
-    --innodb-log-file-size=16M --max-connections=200 --skip-name-resolve 2>>"$log" &
+    --innodb-log-file-size=16M --max-connections=200 --skip-name-resolve 2>>"$log" 9>&- &
   disown || true
   for _ in $(seq 1 100); do [ -f "$pidf" ] && break; sleep 0.1; done
   ready
@@ -53,9 +58,34 @@ stop() {
   rm -f "$pidf"
 }
 
+users=$root.users
+# Forget users whose process has ended (a run that was killed never released).
+prune() {
+  mkdir -p "$users"
+  for file in "$users"/*; do
+    [ -e "$file" ] || continue
+    kill -0 "$(basename "$file")" 2>/dev/null || rm -f "$file"
+  done
+}
+
+mkdir -p "$(dirname "$root")"
+exec 9>"$root.lock"
+flock 9
 case "$cmd" in
   start) start ;;
   stop) stop ;;
   restart) stop; start ;;
+  acquire)
+    id=${3:?$usage}
+    prune
+    touch "$users/$id"
+    start
+    ;;
+  release)
+    id=${3:?$usage}
+    prune
+    rm -f "$users/$id"
+    if [ -z "$(ls -A "$users")" ]; then stop; fi
+    ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

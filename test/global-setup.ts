@@ -7,14 +7,14 @@ const cluster = fileURLToPath(new URL('../scripts/redis-cluster.sh', import.meta
 
 /**
  * Starts the throwaway MariaDB and the throwaway Redis Cluster for the integration project, and
- * stops them afterwards. The cluster is shared by concurrent runs: `acquire`/`release` register
- * this process, and the last run to release it stops it.
+ * stops them afterwards. Both are shared by concurrent runs: `acquire`/`release` register this
+ * process, and the last run to release a server stops it.
  */
 export function setup(): () => void {
-  execFileSync('bash', [script, 'start', String(AUX_MYSQL.port)], { stdio: 'inherit' });
+  execFileSync('bash', [script, 'acquire', String(AUX_MYSQL.port), String(process.pid)], { stdio: 'inherit' });
   execFileSync('bash', [cluster, 'acquire', String(process.pid)], { stdio: 'inherit' });
   return () => {
     execFileSync('bash', [cluster, 'release', String(process.pid)], { stdio: 'inherit' });
-    execFileSync('bash', [script, 'stop', String(AUX_MYSQL.port)], { stdio: 'inherit' });
+    execFileSync('bash', [script, 'release', String(AUX_MYSQL.port), String(process.pid)], { stdio: 'inherit' });
   };
 }

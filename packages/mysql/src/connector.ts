@@ -414,8 +414,8 @@ export class Connector implements AsyncDisposable {
       const idleMs = opts.now() - slot.lastUsedAt;
       if (!probe || idleMs < opts.probeIdleMs) return existing;
       try {
-        await existing.ping(Math.min(opts.connectTimeoutMs, Math.max(1, this.#operationDeadline(opts) - opts.now())));
         this.#stats.probes += 1;
+        await existing.ping(Math.min(opts.connectTimeoutMs, Math.max(1, this.#operationDeadline(opts) - opts.now())));
         return existing;
       } catch {
         this.#stats.reconnects += 1;
