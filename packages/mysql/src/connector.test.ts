@@ -292,6 +292,23 @@ describe('reconnects and the no-double-write rule', () => {
   });
 });
 
+describe('sessionIdleTimeoutMs', () => {
+  it('sets the session wait_timeout on every new connection, in whole seconds', async () => {
+    const { db, fake } = setup({ sessionIdleTimeoutMs: 120_500 });
+    await db.query(sql`SELECT 1`);
+    fake.kill(own(db, fake)?.id ?? -1);
+    await db.query(sql`SELECT 1`);
+    const sets = fake.log.filter((e) => e.text.startsWith('SET SESSION wait_timeout'));
+    expect(sets.map((e) => e.values)).toEqual([[121], [121]]);
+  });
+
+  it('sends nothing extra when unset', async () => {
+    const { db, fake } = setup();
+    await db.query(sql`SELECT 1`);
+    expect(fake.applied(/wait_timeout/)).toBe(0);
+  });
+});
+
 describe('a server that hangs', () => {
   it('gives up on a connect that never answers, and retries it as a timeout', async () => {
     const clock = { now: 0 };

@@ -26,6 +26,7 @@ import {
   KILL_STATEMENT,
   RDS_KILL_STATEMENT,
   RECHECK_QUERY,
+  SET_WAIT_TIMEOUT,
   USAGE_QUERY,
 } from './statements.js';
 import { type ConnectorStats, createStats } from './stats.js';
@@ -458,6 +459,16 @@ export class Connector implements AsyncDisposable {
       if (remaining > 0) {
         try {
           const connection = await connectWithin(opts.driver, config, Math.min(opts.connectTimeoutMs, remaining));
+          if (opts.sessionIdleTimeoutMs !== undefined) {
+            // The server's own guard against zombies: it closes this session after that long idle,
+            // even when the fleet is so full that no container can connect to reap it.
+            await queryWithin(connection, SET_WAIT_TIMEOUT, [Math.max(1, Math.ceil(opts.sessionIdleTimeoutMs / 1000))], opts.connectTimeoutMs).catch(
+              (error: unknown) => {
+                connection.destroy();
+                throw error;
+              },
+            );
+          }
           this.#stats.connects += 1;
           this.#events.emit('connect', { threadId: connection.threadId, attempts: attempt + 1, durationMs: opts.now() - started });
           return connection;

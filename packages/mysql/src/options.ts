@@ -75,6 +75,13 @@ export interface ConnectorOptions {
    * @default 1000
    */
   probeIdleMs?: number;
+  /**
+   * When set, every new session gets `SET SESSION wait_timeout` to this (rounded up to seconds), so
+   * the server itself closes a zombie left by a dropped container — the safety net for a fleet so
+   * full of zombies that no container can connect to reap them. Costs one statement per connect.
+   * @default undefined (the server's wait_timeout)
+   */
+  sessionIdleTimeoutMs?: number | undefined;
   /** The client library. @default mysql2 */
   driver?: Driver;
   /** Clock, injectable for tests. @default Date.now */
@@ -85,7 +92,10 @@ export interface ConnectorOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export type ResolvedOptions = Required<Omit<ConnectorOptions, 'queryTimeoutMs'>> & { queryTimeoutMs: number | undefined };
+export type ResolvedOptions = Required<Omit<ConnectorOptions, 'queryTimeoutMs' | 'sessionIdleTimeoutMs'>> & {
+  queryTimeoutMs: number | undefined;
+  sessionIdleTimeoutMs: number | undefined;
+};
 
 export const DEFAULT_OPTIONS = Object.freeze({
   maxConnections: 1,
@@ -103,6 +113,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   connectTimeoutMs: 5000,
   acquireTimeoutMs: 20_000,
   queryTimeoutMs: undefined,
+  sessionIdleTimeoutMs: undefined,
   deadlineMarginMs: 250,
   probeIdleMs: 1000,
 } as const);
@@ -137,6 +148,7 @@ export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
   positive('connectTimeoutMs', merged.connectTimeoutMs);
   positive('acquireTimeoutMs', merged.acquireTimeoutMs);
   if (merged.queryTimeoutMs !== undefined) positive('queryTimeoutMs', merged.queryTimeoutMs);
+  if (merged.sessionIdleTimeoutMs !== undefined) positive('sessionIdleTimeoutMs', merged.sessionIdleTimeoutMs);
   positive('deadlineMarginMs', merged.deadlineMarginMs, { zero: true });
   positive('probeIdleMs', merged.probeIdleMs, { zero: true });
   if (merged.killMethod !== 'kill' && merged.killMethod !== 'rds_kill') {

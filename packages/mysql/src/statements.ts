@@ -16,6 +16,9 @@ export const USAGE_QUERY = `SELECT ID AS id, COMMAND AS command, TIME AS seconds
 export const RECHECK_QUERY = `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID IN (?) AND USER = ${OWN_USER} AND COMMAND = 'Sleep' AND TIME >= ?`;
 
 export const KILL_STATEMENT = 'KILL CONNECTION ?';
+
+/** Sent after connect when `sessionIdleTimeoutMs` is set. */
+export const SET_WAIT_TIMEOUT = 'SET SESSION wait_timeout = ?';
 export const RDS_KILL_STATEMENT = 'CALL mysql.rds_kill(?)';
 
 export const ISOLATION_LEVELS = {

@@ -121,7 +121,7 @@ export class FakeServer implements Driver {
       target.alive = false;
       return writeResult(0);
     }
-    if (/^(START TRANSACTION|COMMIT|ROLLBACK|SET TRANSACTION)/.test(text)) return writeResult(0);
+    if (/^(START TRANSACTION|COMMIT|ROLLBACK|SET TRANSACTION|SET SESSION wait_timeout)/.test(text)) return writeResult(0);
     return this.handler(text, values, thread);
   }
 }
