@@ -6,7 +6,7 @@
  * comparison N times, rotating the drivers' order, and reports medians.
  *
  *   pnpm bench:burst -- --runs 5
- *   pnpm bench:burst -- --runs 3 --cachefront-options '{"backoffCapMs":100}'   # adds a tuned column
+ *   pnpm bench:burst -- --runs 3 --drivers serverless-mysql,cachefront --cachefront-options '{"backoffCapMs":100}'   # adds a tuned column
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -47,7 +47,7 @@ const FLAGS = [
   { name: 'max-connections', description: "the server's max_connections", min: 5, max: 10_000, integer: true },
   { name: 'port', description: 'port of the throwaway MariaDB', min: 1024, max: 65_535, integer: true },
 ] as const satisfies readonly NumberFlag[];
-const STRING_FLAGS = ['cachefront-options'] as const;
+const STRING_FLAGS = ['cachefront-options', 'drivers'] as const;
 
 const CACHEFRONT = 'cachefront';
 const SERVERLESS_MYSQL = 'serverless-mysql';
@@ -84,12 +84,20 @@ async function main(): Promise<number> {
       port,
     };
     console.log(
-      `Usage: pnpm bench:burst -- [flags]\n\n${flagsHelp(FLAGS, defaults)}\n  --cachefront-options JSON   also run a cachefront column with these createConnector options`,
+      `Usage: pnpm bench:burst -- [flags]\n\n${flagsHelp(FLAGS, defaults)}\n  --cachefront-options JSON   also run a cachefront column with these createConnector options\n  --drivers LIST              comma-separated subset of mysql2,serverless-mysql,cachefront (default all)`,
     );
     return 0;
   }
 
-  const drivers: Array<() => DriverAdapter> = [plainMysql2Adapter, serverlessMysqlAdapter, () => cachefrontAdapter()];
+  const available: ReadonlyArray<readonly [string, () => DriverAdapter]> = [
+    ['mysql2', plainMysql2Adapter],
+    [SERVERLESS_MYSQL, serverlessMysqlAdapter],
+    [CACHEFRONT, () => cachefrontAdapter()],
+  ];
+  const wanted = strings.drivers?.split(',').map((name) => name.trim());
+  const unknown = wanted?.filter((name) => !available.some(([known]) => known === name)) ?? [];
+  if (unknown.length > 0) throw new RangeError(`--drivers: unknown ${unknown.join(', ')}; choose from ${available.map(([name]) => name).join(', ')}.`);
+  const drivers = available.filter(([name]) => wanted === undefined || wanted.includes(name)).map(([, make]) => make);
   if (tuned) drivers.push(() => cachefrontAdapter({ name: TUNED, connector: tuned }));
 
   const stop = new AbortController();

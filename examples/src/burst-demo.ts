@@ -7,7 +7,6 @@
  *   pnpm demo -- --containers 150 --waves 3 --invocations 4 --write-ratio 0.2 --limit 20
  */
 
-import { flagsHelp, type NumberFlag, parseNumberFlags } from './simulator/cli-flags.js';
 import {
   type AdminConfig,
   AdminSession,
@@ -19,7 +18,10 @@ import {
   DEFAULT_PLAN,
   type DriverAdapter,
   dropAppDatabase,
+  flagsHelp,
   formatTextTable,
+  type NumberFlag,
+  parseFlags,
   plainMysql2Adapter,
   progressPrinter,
   runBurst,
@@ -46,7 +48,7 @@ const {
 const SERVER: AdminConfig = { host, port: Number(port), user, password };
 
 async function main(): Promise<number> {
-  const { help, values } = parseNumberFlags(process.argv.slice(2), FLAGS);
+  const { help, numbers: values } = parseFlags(process.argv.slice(2), FLAGS);
   const plan: BurstPlan = {
     ...DEFAULT_PLAN,
     containers: values.containers ?? DEFAULT_PLAN.containers,

@@ -9,33 +9,46 @@ export interface NumberFlag {
   readonly integer: boolean;
 }
 
+export interface ParsedFlags<N extends string, S extends string> {
+  readonly help: boolean;
+  readonly numbers: Partial<Record<N, number>>;
+  readonly strings: Partial<Record<S, string>>;
+}
+
 /**
- * Parses `--name value` flags into numbers (and `--help`), rejecting unknown flags, non-numbers
- * and values out of range with a message that names the flag.
+ * Parses `--name value` flags: numeric ones into numbers, the named string ones as they are, and
+ * `--help`. Unknown flags, non-numbers and values out of range fail with a message naming the flag.
  */
-export function parseNumberFlags<const F extends readonly NumberFlag[]>(
+export function parseFlags<const F extends readonly NumberFlag[], const S extends readonly string[] = []>(
   argv: readonly string[],
-  flags: F,
-): { help: boolean; values: Partial<Record<F[number]['name'], number>> } {
+  numberFlags: F,
+  stringFlags: S = [] as unknown as S,
+): ParsedFlags<F[number]['name'], S[number]> {
   const options: Record<string, { type: 'string' } | { type: 'boolean'; short: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const flag of flags) options[flag.name] = { type: 'string' };
+  for (const flag of numberFlags) options[flag.name] = { type: 'string' };
+  for (const name of stringFlags) options[name] = { type: 'string' };
   // `pnpm demo -- --limit 10` passes the `--` through; it separates nothing here.
   const args = argv[0] === '--' ? argv.slice(1) : [...argv];
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
-  const parsed: Partial<Record<string, number>> = {};
-  for (const flag of flags) {
+  const numbers: Partial<Record<string, number>> = {};
+  for (const flag of numberFlags) {
     const raw = values[flag.name];
     if (typeof raw !== 'string') continue;
     const value = Number(raw);
     const ok = raw.trim() !== '' && Number.isFinite(value) && value >= flag.min && value <= flag.max && (!flag.integer || Number.isInteger(value));
     if (!ok) throw new RangeError(`--${flag.name} must be a ${flag.integer ? 'whole ' : ''}number from ${flag.min} to ${flag.max}; got "${raw}".`);
-    parsed[flag.name] = value;
+    numbers[flag.name] = value;
+  }
+  const strings: Partial<Record<string, string>> = {};
+  for (const name of stringFlags) {
+    const raw = values[name];
+    if (typeof raw === 'string') strings[name] = raw;
   }
   const { help } = values;
-  return { help: help === true, values: parsed as Partial<Record<F[number]['name'], number>> };
+  return { help: help === true, numbers, strings };
 }
 
-/** The `--help` text for a list of flags. */
+/** The `--help` lines for numeric flags. */
 export function flagsHelp(flags: readonly NumberFlag[], defaults: Readonly<Record<string, number>>): string {
   const width = Math.max(...flags.map((flag) => flag.name.length)) + 4;
   return flags.map((flag) => `  --${flag.name.padEnd(width)}${flag.description} (default ${defaults[flag.name] ?? '–'})`).join('\n');
