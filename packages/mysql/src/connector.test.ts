@@ -411,14 +411,14 @@ describe('end(): utilization, reaping, closing', () => {
     const young = fake.addThread(USER, 500);
     const busy = fake.addThread(USER, 200_000, 'Query');
     const foreign = fake.addThread('other', 500_000);
-    for (let i = 0; i < 5; i += 1) fake.addThread(USER, 2000);
+    for (let i = 0; i < 5; i += 1) fake.addThread(USER, 800);
     await db.query(sql`SELECT 1`); // 10 of 10 used: utilization 1, threshold = zombieMinTimeoutMs
     const result = await db.end();
     expect(result.killed).toBe(2);
     expect(old.every((t) => !t.alive)).toBe(true);
     expect(young.alive && busy.alive && foreign.alive).toBe(true);
     expect(eventsOf('kill').map((k) => k.threadId)).toEqual(old.map((t) => t.id));
-    expect(eventsOf('usage')[0]).toMatchObject({ limit: 10, used: 10, utilization: 1, thresholdMs: 3000 });
+    expect(eventsOf('usage')[0]).toMatchObject({ limit: 10, used: 10, utilization: 1, thresholdMs: 1000, pressure: false });
     expect(db.stats().kills).toBe(2);
   });
 
@@ -466,6 +466,34 @@ describe('end(): utilization, reaping, closing', () => {
     expect(eventsOf('close')[0]).toMatchObject({ reason: 'utilization' });
     await db.query(sql`SELECT 1`); // the next invocation connects again, lazily
     expect(db.stats().connects).toBe(2);
+  });
+
+  it('after waiting for a slot, acts as at full use even when its own user holds few connections', async () => {
+    const { db, fake, eventsOf } = setup();
+    fake.maxConnections = 10;
+    const zombies = [fake.addThread(USER, 1500)];
+    const warm = fake.addThread(USER, 400);
+    fake.addThread(USER, 300);
+    // The server is full of other users' sessions (monitoring, admin): own usage is only 4 of 10.
+    fake.refuseConnects.push(TOO_MANY_CONNECTIONS(), TOO_MANY_CONNECTIONS());
+    await db.query(sql`SELECT 1`);
+    const result = await db.end();
+    expect(eventsOf('usage')[0]).toMatchObject({ used: 4, utilization: 1, thresholdMs: 1000, pressure: true });
+    expect(zombies.every((t) => !t.alive)).toBe(true);
+    expect(warm.alive).toBe(true);
+    expect(result).toMatchObject({ killed: 1, closed: true }); // 9 of 10 still counted as used: it gives its own slot back
+    // The next invocation was not refused: back to the plain rule, which keeps the warm connection.
+    await db.query(sql`SELECT 1`);
+    expect(await db.end()).toMatchObject({ closed: false, killed: 0 });
+  });
+
+  it('probes a write on a connection idle half of zombieMinTimeoutMs, before it could have been reaped', async () => {
+    const { db, fake, advance } = setup({ zombieMinTimeoutMs: 1000, probeIdleMs: 5000 });
+    fake.handler = () => writeResult(1);
+    await db.execute(sql`UPDATE t SET n = 1`);
+    advance(600);
+    await db.execute(sql`UPDATE t SET n = 2`);
+    expect(db.stats().probes).toBe(1);
   });
 
   it('kills connections idle longer than zombieMaxTimeoutMs even at low utilization', async () => {

@@ -105,6 +105,8 @@ export class Connector implements AsyncDisposable {
   readonly #inTransaction = new AsyncLocalStorage<Connector>();
   #deadline: number | undefined;
   #lastUsageCheck = Number.NEGATIVE_INFINITY;
+  /** A connect was refused for the connection limit since the last end(). */
+  #refusedSinceEnd = false;
   #closed = false;
 
   constructor(options: ConnectorOptions | (() => ConnectorOptions | Promise<ConnectorOptions>)) {
@@ -226,17 +228,22 @@ export class Connector implements AsyncDisposable {
       if (!opts.manageConns || opts.rdsProxy) return none;
       const slot = this.#idle.find((s) => s.connection?.usable());
       if (slot === undefined) return none;
-      if (opts.now() - this.#lastUsageCheck < opts.usageCheckIntervalMs) return none;
+      // This invocation waited for a slot (1040 / 1203 / 1226): the server is full whatever our own
+      // user's count says (other users, monitoring sessions), so check now and act as at full use.
+      const pressure = this.#refusedSinceEnd;
+      this.#refusedSinceEnd = false;
+      if (!pressure && opts.now() - this.#lastUsageCheck < opts.usageCheckIntervalMs) return none;
       this.#idle.splice(this.#idle.indexOf(slot), 1);
       try {
         const connection = slot.connection as DriverConnection;
         const snapshot = await this.#usage(connection, opts);
         this.#lastUsageCheck = opts.now();
-        const usage = utilization(snapshot);
+        const usage = pressure ? Math.max(1, utilization(snapshot)) : utilization(snapshot);
+        const used = pressure ? Math.max(snapshot.used, snapshot.limit) : snapshot.used;
         const thresholdMs = usage > opts.connUtilization ? zombieThresholdMs(usage, opts) : opts.zombieMaxTimeoutMs;
-        this.#events.emit('usage', { limit: snapshot.limit, used: snapshot.used, utilization: usage, thresholdMs });
+        this.#events.emit('usage', { limit: snapshot.limit, used: snapshot.used, utilization: usage, thresholdMs, pressure });
         const killed = await this.#reap(connection, snapshot, thresholdMs, opts);
-        const after = { limit: snapshot.limit, used: snapshot.used - killed.length };
+        const after = { limit: snapshot.limit, used: used - killed.length };
         let closed = false;
         if (excessConnections(after, opts.connUtilization) > 0) {
           await this.#closeSlot(slot, 'utilization');
@@ -413,7 +420,7 @@ export class Connector implements AsyncDisposable {
     const existing = slot.connection;
     if (existing?.usable()) {
       const idleMs = opts.now() - slot.lastUsedAt;
-      if (!probe || idleMs < opts.probeIdleMs) return existing;
+      if (!probe || idleMs < Math.min(opts.probeIdleMs, opts.zombieMinTimeoutMs / 2)) return existing;
       try {
         this.#stats.probes += 1;
         await existing.ping(Math.min(opts.connectTimeoutMs, Math.max(1, this.#operationDeadline(opts) - opts.now())));
@@ -505,6 +512,7 @@ export class Connector implements AsyncDisposable {
         );
       }
       this.#stats.retries += 1;
+      if (isLimitError(info.errno)) this.#refusedSinceEnd = true;
       this.#events.emit('retry', { attempt: attempt + 1, delayMs, code: info.code, errno: info.errno });
       await opts.sleep(delayMs);
     }
@@ -809,6 +817,9 @@ class LostInFlight extends Error {
     this.mayHaveReachedServer = !NEVER_SENT.has(driverErrorInfo(cause).code ?? '');
   }
 }
+
+/** 1040 / 1203 / 1226: the server or the account is at its connection limit. */
+const isLimitError = (errno: number | undefined) => errno === 1040 || errno === 1203 || errno === 1226;
 
 /** Driver codes meaning the command was refused locally, before anything was written to the socket. */
 const NEVER_SENT = new Set(['CONNECTION_CLOSED', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'PROTOCOL_ENQUEUE_AFTER_QUIT']);

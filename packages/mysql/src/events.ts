@@ -10,7 +10,8 @@ export interface ConnectorEvents {
   retry: { attempt: number; delayMs: number; code: string | undefined; errno: number | undefined };
   reconnect: { reason: 'stale-socket' | 'probe-failed'; idleMs: number };
   query: { verb: string; durationMs: number; retried: boolean; ok: boolean };
-  usage: { limit: number; used: number; utilization: number; thresholdMs: number | undefined };
+  /** What end() saw; `pressure` when this invocation had to wait for a slot, so the server counts as full. */
+  usage: { limit: number; used: number; utilization: number; thresholdMs: number | undefined; pressure: boolean };
   kill: { threadId: number; idleMs: number };
   killError: { threadId: number; code: string | undefined; errno: number | undefined };
   close: { threadId: number; reason: 'utilization' | 'quit' | 'lost' | 'timeout' };

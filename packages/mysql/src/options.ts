@@ -36,7 +36,12 @@ export interface ConnectorOptions {
    * @default 0.8
    */
   connUtilization?: number;
-  /** Youngest idle age a connection must reach before it can be reaped, at full utilization. @default 3000 */
+  /**
+   * Youngest idle age a connection must reach before it can be reaped, at full utilization. At a
+   * full server a slot idle for a second serves the fleet worse than a container waiting for it;
+   * the killed container reconnects transparently (writes are probed first, see `probeIdleMs`).
+   * @default 1000
+   */
   zombieMinTimeoutMs?: number;
   /** Idle age after which a connection of this user is reaped whatever the utilization. @default 900000 */
   zombieMaxTimeoutMs?: number;
@@ -71,7 +76,8 @@ export interface ConnectorOptions {
   /**
    * A connection idle this long is pinged before a statement that must not run twice (a write, or
    * a transaction's BEGIN), since a frozen container cannot know its socket was closed meanwhile.
-   * Reads skip the ping and are retried once instead.
+   * Reads skip the ping and are retried once instead. Never more than half of `zombieMinTimeoutMs`
+   * is used, so a connection old enough to have been reaped is always probed before a write.
    * @default 1000
    */
   probeIdleMs?: number;
@@ -102,7 +108,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   manageConns: true,
   rdsProxy: false,
   connUtilization: 0.8,
-  zombieMinTimeoutMs: 3000,
+  zombieMinTimeoutMs: 1000,
   zombieMaxTimeoutMs: 900_000,
   usageCheckIntervalMs: 0,
   killMethod: 'kill',
