@@ -5,6 +5,8 @@ export interface Throughput {
   readonly opsPerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** CPU time (user + system) of this process per call: independent of how the machine schedules Redis. */
+  readonly cpuUsPerOp: number;
 }
 
 /** The value at quantile `q` (0..1) of ascending `sorted`, nearest rank. */
@@ -36,9 +38,17 @@ export async function measure(op: (i: number) => Promise<unknown>, ops: number, 
       latencies[i] = performance.now() - started;
     }
   };
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, lane));
   const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort();
-  return { ops, opsPerSec: (ops / elapsedMs) * 1000, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) };
+  return {
+    ops,
+    opsPerSec: (ops / elapsedMs) * 1000,
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    cpuUsPerOp: (cpu.user + cpu.system) / ops,
+  };
 }

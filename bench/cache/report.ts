@@ -48,8 +48,8 @@ const total = (commands: Readonly<Record<string, number>>) => Object.values(comm
 
 export function hitPathTable(runs: readonly RunRecord[]): string {
   const lines = [
-    '| client | sequential ops/s | p50 ms | p99 ms | time vs raw | 64 in flight ops/s | p50 ms | p99 ms | time vs raw | loader calls |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| client | sequential ops/s | p50 ms | p99 ms | time vs raw | 64 in flight ops/s | p50 ms | p99 ms | time vs raw | client CPU µs per hit (64 in flight) | loader calls |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const byName = groupBy(
     runs.flatMap((r) => r.hitPath),
@@ -66,15 +66,29 @@ export function hitPathTable(runs: readonly RunRecord[]): string {
     );
   for (const [name, results] of byName) {
     const of = (pick: (h: HitPathResult) => number) => median(results.map(pick));
-    lines.push(
-      `| ${CONTENDER_LABELS[name]} | ${fmt(of((h) => h.sequential.opsPerSec))} | ${ms(of((h) => h.sequential.p50Ms))} | ${ms(of((h) => h.sequential.p99Ms))} | ${fmt(
+    const cells = [
+      CONTENDER_LABELS[name],
+      fmt(of((h) => h.sequential.opsPerSec)),
+      ms(of((h) => h.sequential.p50Ms)),
+      ms(of((h) => h.sequential.p99Ms)),
+      `${fmt(
         ratio(name, (h) => h.sequential.opsPerSec),
         2,
-      )}× | ${fmt(of((h) => h.concurrent.opsPerSec))} | ${ms(of((h) => h.concurrent.p50Ms))} | ${ms(of((h) => h.concurrent.p99Ms))} | ${fmt(
+      )}×`,
+      fmt(of((h) => h.concurrent.opsPerSec)),
+      ms(of((h) => h.concurrent.p50Ms)),
+      ms(of((h) => h.concurrent.p99Ms)),
+      `${fmt(
         ratio(name, (h) => h.concurrent.opsPerSec),
         2,
-      )}× | ${Math.max(...results.map((h) => h.loadsWhileMeasuring))} |`,
-    );
+      )}×`,
+      fmt(
+        of((h) => h.concurrent.cpuUsPerOp),
+        1,
+      ),
+      String(Math.max(...results.map((h) => h.loadsWhileMeasuring))),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }
