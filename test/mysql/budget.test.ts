@@ -43,7 +43,7 @@ describe('end() on the shared server: a per-user limit', () => {
       const serverCount = (await threadsOf(admin, account.user)).length;
       expect(serverCount).toBe(3);
       expect(result).toEqual({ checked: true, limit: 5, used: 3, killed: 0, closed: false });
-      expect(usage).toEqual([{ limit: 5, used: 3, utilization: 3 / 5, thresholdMs: 900_000 }]);
+      expect(usage).toEqual([{ limit: 5, used: 3, utilization: 3 / 5, thresholdMs: 900_000, pressure: false }]);
       expect(db.stats().usageChecks).toBe(1);
       expect(db.stats().openConnections).toBe(1);
     } finally {

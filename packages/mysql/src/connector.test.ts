@@ -506,6 +506,22 @@ describe('end(): utilization, reaping, closing', () => {
     expect(recent.alive).toBe(true);
   });
 
+  it('reads idle ages to the millisecond on MariaDB, and in whole seconds on MySQL', async () => {
+    for (const flavor of ['mariadb', 'mysql'] as const) {
+      const { db, fake } = setup();
+      fake.flavor = flavor;
+      fake.maxConnections = 4;
+      const zombie = fake.addThread(USER, 1400); // above the 1000 ms minimum, but TIME says 1 s
+      const young = fake.addThread(USER, 900);
+      fake.addThread(USER, 100, 'Query');
+      await db.query(sql`SELECT 1`);
+      await db.end();
+      expect([flavor, zombie.alive, young.alive]).toEqual([flavor, false, true]);
+      expect(fake.applied(/TIME_MS AS idle/)).toBe(1); // tried first, and only once on MySQL
+      expect(fake.applied(/ TIME AS idle/)).toBe(flavor === 'mysql' ? 1 : 0);
+    }
+  });
+
   it('uses CALL mysql.rds_kill on RDS', async () => {
     const { db, fake } = setup({ killMethod: 'rds_kill', zombieMaxTimeoutMs: 10_000 });
     fake.addThread(USER, 20_000);

@@ -19,15 +19,17 @@ import { ConnectorEmitter } from './events.js';
 import { type ConnectionSource, type ConnectorOptions, type ResolvedOptions, resolveConnection, resolveOptions } from './options.js';
 import { isSqlStatement, looksIdempotent, type SqlStatement, sql, statementVerb } from './sql.js';
 import {
+  ER_BAD_FIELD_ERROR,
   ER_KILL_DENIED,
   ER_NO_SUCH_THREAD,
   ISOLATION_LEVELS,
   type IsolationLevel,
   KILL_STATEMENT,
+  MARIADB_PROCESSLIST,
+  MYSQL_PROCESSLIST,
+  type ProcesslistDialect,
   RDS_KILL_STATEMENT,
-  RECHECK_QUERY,
   SET_WAIT_TIMEOUT,
-  USAGE_QUERY,
 } from './statements.js';
 import { type ConnectorStats, createStats } from './stats.js';
 
@@ -105,6 +107,8 @@ export class Connector implements AsyncDisposable {
   readonly #inTransaction = new AsyncLocalStorage<Connector>();
   #deadline: number | undefined;
   #lastUsageCheck = Number.NEGATIVE_INFINITY;
+  /** How the processlist is read; MariaDB's form until the server shows it has no TIME_MS. */
+  #processlist: ProcesslistDialect = MARIADB_PROCESSLIST;
   /** A connect was refused for the connection limit since the last end(). */
   #refusedSinceEnd = false;
   #closed = false;
@@ -705,17 +709,21 @@ export class Connector implements AsyncDisposable {
   // Budget and reaping
 
   async #usage(connection: DriverConnection, opts: ResolvedOptions): Promise<UsageSnapshot> {
-    const rows = (await queryWithin(connection, USAGE_QUERY, [], this.#statementTimeout(opts, opts.connectTimeoutMs))) as Array<{
-      id: number | bigint | string;
-      command: string;
-      seconds: number | bigint | string;
-      maxConnections: number | bigint | string;
-      maxUserConnections: number | bigint | string;
-    }>;
+    type UsageRow = { id: number | string; command: string; idle: number | string; maxConnections: number | string; maxUserConnections: number | string };
+    const timeout = this.#statementTimeout(opts, opts.connectTimeoutMs);
+    let rows: UsageRow[];
+    try {
+      rows = (await queryWithin(connection, this.#processlist.usage, [], timeout)) as UsageRow[];
+    } catch (error) {
+      if (driverErrorInfo(error).errno !== ER_BAD_FIELD_ERROR || this.#processlist === MYSQL_PROCESSLIST) throw error;
+      this.#processlist = MYSQL_PROCESSLIST; // no TIME_MS: MySQL, whole seconds
+      rows = (await queryWithin(connection, this.#processlist.usage, [], timeout)) as UsageRow[];
+    }
     this.#stats.usageChecks += 1;
     const first = rows[0];
     const limit = first ? connectionLimit(Number(first.maxConnections), Number(first.maxUserConnections)) : 0;
-    const threads: ProcessRow[] = rows.map((row) => ({ id: Number(row.id), command: String(row.command), idleMs: Number(row.seconds) * 1000 }));
+    const unit = this.#processlist.unitMs;
+    const threads: ProcessRow[] = rows.map((row) => ({ id: Number(row.id), command: String(row.command), idleMs: Number(row.idle) * unit }));
     return { limit, used: threads.length, threads };
   }
 
@@ -724,11 +732,12 @@ export class Connector implements AsyncDisposable {
     const own = new Set<number>([...this.#slots].flatMap((slot) => (slot.connection ? [slot.connection.threadId] : [])));
     const candidates = zombieCandidates(snapshot.threads, own, thresholdMs);
     if (candidates.length === 0) return [];
-    const seconds = Math.ceil(thresholdMs / 1000);
+    // Whole units of the dialect, rounded up: never reap younger than the threshold.
+    const minimumIdle = Math.ceil(thresholdMs / this.#processlist.unitMs);
     const still = (await queryWithin(
       connection,
-      RECHECK_QUERY,
-      [candidates.map((row) => row.id), seconds],
+      this.#processlist.recheck,
+      [candidates.map((row) => row.id), minimumIdle],
       this.#statementTimeout(opts, opts.connectTimeoutMs),
     )) as Array<{
       id: number | string;

@@ -7,13 +7,34 @@
 const OWN_USER = "SUBSTRING_INDEX(CURRENT_USER(), '@', 1)";
 
 /**
- * One round trip: the limit and the own user's threads. Without PROCESS a user sees only its own
- * threads anyway; with it, the WHERE keeps other users' threads out of the count.
+ * How the processlist is read. MariaDB has TIME_MS, so idle ages are exact to the millisecond;
+ * MySQL has only TIME, in whole seconds. The connector starts with the MariaDB form and falls back
+ * for good on ER_BAD_FIELD_ERROR.
  */
-export const USAGE_QUERY = `SELECT ID AS id, COMMAND AS command, TIME AS seconds, @@max_connections AS maxConnections, @@max_user_connections AS maxUserConnections FROM information_schema.PROCESSLIST WHERE USER = ${OWN_USER}`;
+export interface ProcesslistDialect {
+  readonly name: 'mariadb' | 'mysql';
+  /**
+   * One round trip: the limit and the own user's threads (`idle` in `unitMs`). Without PROCESS a
+   * user sees only its own threads anyway; with it, the WHERE keeps other users' threads out.
+   */
+  readonly usage: string;
+  /** Kill-time re-check: still ours, still asleep, still old enough (`?` = ids, minimum idle in `unitMs`). */
+  readonly recheck: string;
+  readonly unitMs: number;
+}
 
-/** Kill-time re-check: still ours, still asleep, still old enough. */
-export const RECHECK_QUERY = `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID IN (?) AND USER = ${OWN_USER} AND COMMAND = 'Sleep' AND TIME >= ?`;
+const processlist = (name: ProcesslistDialect['name'], idle: string, unitMs: number): ProcesslistDialect => ({
+  name,
+  usage: `SELECT ID AS id, COMMAND AS command, ${idle} AS idle, @@max_connections AS maxConnections, @@max_user_connections AS maxUserConnections FROM information_schema.PROCESSLIST WHERE USER = ${OWN_USER}`,
+  recheck: `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID IN (?) AND USER = ${OWN_USER} AND COMMAND = 'Sleep' AND ${idle} >= ?`,
+  unitMs,
+});
+
+export const MARIADB_PROCESSLIST = processlist('mariadb', 'TIME_MS', 1);
+export const MYSQL_PROCESSLIST = processlist('mysql', 'TIME', 1000);
+
+/** ER_BAD_FIELD_ERROR: the server has no TIME_MS column (MySQL). */
+export const ER_BAD_FIELD_ERROR = 1054;
 
 export const KILL_STATEMENT = 'KILL CONNECTION ?';
 

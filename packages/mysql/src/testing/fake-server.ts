@@ -5,7 +5,7 @@
  * (statements.ts) from its thread table. Integration tests use the real server instead.
  */
 import type { ConnectionConfig, Driver, DriverConnection, QueryOutput, WriteResult } from '../driver/driver.js';
-import { KILL_STATEMENT, RDS_KILL_STATEMENT, RECHECK_QUERY, USAGE_QUERY } from '../statements.js';
+import { KILL_STATEMENT, MARIADB_PROCESSLIST, MYSQL_PROCESSLIST, RDS_KILL_STATEMENT } from '../statements.js';
 
 export interface FakeThread {
   readonly id: number;
@@ -47,6 +47,8 @@ export class FakeServer implements Driver {
   readonly connectConfigs: ConnectionConfig[] = [];
   maxConnections: number;
   maxUserConnections: number;
+  /** 'mysql' has no TIME_MS column in its processlist. */
+  flavor: 'mariadb' | 'mysql' = 'mariadb';
   handler: StatementHandler = () => [];
   /** Errors the next connect attempts fail with, in order. */
   readonly refuseConnects: ServerError[] = [];
@@ -98,19 +100,24 @@ export class FakeServer implements Driver {
   /** Runs a statement on behalf of a thread. */
   run(thread: FakeThread, text: string, values: readonly unknown[]): QueryOutput {
     this.log.push({ thread: thread.id, text, values });
-    if (text === USAGE_QUERY) {
-      return this.liveThreads(thread.user).map((t) => ({
-        id: t.id,
-        command: t.id === thread.id ? 'Query' : t.command,
-        seconds: Math.floor((this.now() - t.since) / 1000),
-        maxConnections: this.maxConnections,
-        maxUserConnections: this.maxUserConnections,
-      }));
-    }
-    if (text === RECHECK_QUERY) {
-      const [ids, seconds] = values as [number[], number];
+    for (const dialect of [MARIADB_PROCESSLIST, MYSQL_PROCESSLIST]) {
+      if (text !== dialect.usage && text !== dialect.recheck) continue;
+      if (dialect === MARIADB_PROCESSLIST && this.flavor === 'mysql')
+        throw serverError('ER_BAD_FIELD_ERROR', 1054, "Unknown column 'TIME_MS' in 'field list'", '42S22');
+      // TIME counts whole seconds, TIME_MS milliseconds.
+      const idle = (t: FakeThread) => Math.floor((this.now() - t.since) / dialect.unitMs);
+      if (text === dialect.usage) {
+        return this.liveThreads(thread.user).map((t) => ({
+          id: t.id,
+          command: t.id === thread.id ? 'Query' : t.command,
+          idle: idle(t),
+          maxConnections: this.maxConnections,
+          maxUserConnections: this.maxUserConnections,
+        }));
+      }
+      const [ids, minimum] = values as [number[], number];
       const rows = this.liveThreads(thread.user)
-        .filter((t) => ids.includes(t.id) && t.command === 'Sleep' && Math.floor((this.now() - t.since) / 1000) >= seconds)
+        .filter((t) => ids.includes(t.id) && t.command === 'Sleep' && idle(t) >= minimum)
         .map((t) => ({ id: t.id }));
       this.beforeKill?.();
       return rows;
