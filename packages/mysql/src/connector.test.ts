@@ -422,6 +422,17 @@ describe('end(): utilization, reaping, closing', () => {
     expect(db.stats().kills).toBe(2);
   });
 
+  it('kills only as many as it takes to get back under the threshold, oldest first', async () => {
+    const { db, fake } = setup();
+    fake.maxConnections = 10;
+    const idle = [10_000, 50_000, 20_000, 40_000, 30_000, 60_000, 15_000, 25_000, 35_000].map((ms) => fake.addThread(USER, ms));
+    await db.query(sql`SELECT 1`); // 10 of 10: 2 over the 0.8 threshold
+    const result = await db.end();
+    expect(result).toMatchObject({ killed: 2, closed: false });
+    const killed = idle.filter((t) => !t.alive).map((t) => fake.now() - t.since);
+    expect(killed.sort()).toEqual([50_000, 60_000]);
+  });
+
   it('re-checks at kill time: a zombie that woke up after the snapshot is spared', async () => {
     const { db, fake } = setup();
     fake.maxConnections = 4;

@@ -246,7 +246,10 @@ export class Connector implements AsyncDisposable {
         const used = pressure ? Math.max(snapshot.used, snapshot.limit) : snapshot.used;
         const thresholdMs = usage > opts.connUtilization ? zombieThresholdMs(usage, opts) : opts.zombieMaxTimeoutMs;
         this.#events.emit('usage', { limit: snapshot.limit, used: snapshot.used, utilization: usage, thresholdMs, pressure });
-        const killed = await this.#reap(connection, snapshot, thresholdMs, opts);
+        // Above the threshold, kill only as many as it takes (oldest first): every kill of a
+        // connection that is merely warm costs its container a reconnect, and races its next statement.
+        const needed = usage > opts.connUtilization ? Math.max(1, excessConnections({ limit: snapshot.limit, used }, opts.connUtilization)) : undefined;
+        const killed = await this.#reap(connection, snapshot, thresholdMs, opts, needed);
         const after = { limit: snapshot.limit, used: used - killed.length };
         let closed = false;
         if (excessConnections(after, opts.connUtilization) > 0) {
@@ -727,8 +730,14 @@ export class Connector implements AsyncDisposable {
     return { limit, used: threads.length, threads };
   }
 
-  /** Kills the zombies of a snapshot, after re-checking each is still ours, asleep and old. */
-  async #reap(connection: DriverConnection, snapshot: UsageSnapshot, thresholdMs: number, opts: ResolvedOptions): Promise<number[]> {
+  /** Kills the zombies of a snapshot (at most `atMost`, oldest first), after re-checking each is still ours, asleep and old. */
+  async #reap(
+    connection: DriverConnection,
+    snapshot: UsageSnapshot,
+    thresholdMs: number,
+    opts: ResolvedOptions,
+    atMost = Number.POSITIVE_INFINITY,
+  ): Promise<number[]> {
     const own = new Set<number>([...this.#slots].flatMap((slot) => (slot.connection ? [slot.connection.threadId] : [])));
     const candidates = zombieCandidates(snapshot.threads, own, thresholdMs);
     if (candidates.length === 0) return [];
@@ -745,6 +754,7 @@ export class Connector implements AsyncDisposable {
     const confirmed = new Set(still.map((row) => Number(row.id)));
     const killed: number[] = [];
     for (const candidate of candidates) {
+      if (killed.length >= atMost) break;
       if (!confirmed.has(candidate.id)) continue;
       try {
         await queryWithin(
