@@ -19,7 +19,6 @@ import {
   type BurstResult,
   cachefrontAdapter,
   createAppDatabase,
-  DEFAULT_PLAN,
   type DriverAdapter,
   dropAppDatabase,
   flagsHelp,
@@ -28,8 +27,11 @@ import {
   formatTextTable,
   median,
   type NumberFlag,
+  PLAN_FLAGS,
   parseFlags,
   plainMysql2Adapter,
+  planDefaults,
+  planFromFlags,
   progressPrinter,
   runBurst,
   totalInvocations,
@@ -40,10 +42,7 @@ import { serverlessMysqlAdapter } from './serverless-mysql-adapter.js';
 
 const FLAGS = [
   { name: 'runs', description: 'repeat the whole comparison this many times and report medians', min: 1, max: 50, integer: true },
-  { name: 'containers', description: 'containers alive in each wave', min: 1, max: 2000, integer: true },
-  { name: 'waves', description: 'waves of traffic; some containers expire between waves', min: 1, max: 20, integer: true },
-  { name: 'invocations', description: 'invocations per container per wave', min: 1, max: 1000, integer: true },
-  { name: 'write-ratio', description: 'share of invocations that also write', min: 0, max: 1, integer: false },
+  ...PLAN_FLAGS,
   { name: 'max-connections', description: "the server's max_connections", min: 5, max: 10_000, integer: true },
   { name: 'port', description: 'port of the throwaway MariaDB', min: 1024, max: 65_535, integer: true },
 ] as const satisfies readonly NumberFlag[];
@@ -62,27 +61,13 @@ interface RunRecord {
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const { help, numbers, strings } = parseFlags(argv, FLAGS, STRING_FLAGS);
-  const plan: BurstPlan = {
-    ...DEFAULT_PLAN,
-    containers: numbers.containers ?? DEFAULT_PLAN.containers,
-    waves: numbers.waves ?? DEFAULT_PLAN.waves,
-    invocationsPerWave: numbers.invocations ?? DEFAULT_PLAN.invocationsPerWave,
-    writeRatio: numbers['write-ratio'] ?? DEFAULT_PLAN.writeRatio,
-  };
+  const plan: BurstPlan = planFromFlags(numbers);
   const runs = numbers.runs ?? 1;
   const maxConnections = numbers['max-connections'] ?? 40;
   const port = numbers.port ?? 3310;
   const tuned = parseConnectorOptions(strings['cachefront-options']);
   if (help) {
-    const defaults = {
-      runs,
-      containers: plan.containers,
-      waves: plan.waves,
-      invocations: plan.invocationsPerWave,
-      'write-ratio': plan.writeRatio,
-      'max-connections': maxConnections,
-      port,
-    };
+    const defaults = { runs, ...planDefaults(plan), 'max-connections': maxConnections, port };
     console.log(
       `Usage: pnpm bench:burst -- [flags]\n\n${flagsHelp(FLAGS, defaults)}\n  --cachefront-options JSON   also run a cachefront column with these createConnector options\n  --drivers LIST              comma-separated subset of mysql2,serverless-mysql,cachefront (default all)`,
     );

@@ -15,24 +15,23 @@ import {
   type BurstResult,
   cachefrontAdapter,
   createAppDatabase,
-  DEFAULT_PLAN,
   type DriverAdapter,
   dropAppDatabase,
   flagsHelp,
   formatTextTable,
   type NumberFlag,
+  PLAN_FLAGS,
   parseFlags,
   plainMysql2Adapter,
+  planDefaults,
+  planFromFlags,
   progressPrinter,
   runBurst,
   totalInvocations,
 } from './simulator/index.js';
 
 const FLAGS = [
-  { name: 'containers', description: 'containers alive in each wave', min: 1, max: 2000, integer: true },
-  { name: 'waves', description: 'waves of traffic; some containers expire between waves', min: 1, max: 20, integer: true },
-  { name: 'invocations', description: 'invocations per container per wave', min: 1, max: 1000, integer: true },
-  { name: 'write-ratio', description: 'share of invocations that also write', min: 0, max: 1, integer: false },
+  ...PLAN_FLAGS,
   { name: 'limit', description: "the demo user's MAX_USER_CONNECTIONS", min: 2, max: 1000, integer: true },
 ] as const satisfies readonly NumberFlag[];
 
@@ -49,16 +48,10 @@ const SERVER: AdminConfig = { host, port: Number(port), user, password };
 
 async function main(): Promise<number> {
   const { help, numbers: values } = parseFlags(process.argv.slice(2), FLAGS);
-  const plan: BurstPlan = {
-    ...DEFAULT_PLAN,
-    containers: values.containers ?? DEFAULT_PLAN.containers,
-    waves: values.waves ?? DEFAULT_PLAN.waves,
-    invocationsPerWave: values.invocations ?? DEFAULT_PLAN.invocationsPerWave,
-    writeRatio: values['write-ratio'] ?? DEFAULT_PLAN.writeRatio,
-  };
+  const plan: BurstPlan = planFromFlags(values);
   const limit = values.limit ?? DEFAULT_LIMIT;
   if (help) {
-    const defaults = { containers: plan.containers, waves: plan.waves, invocations: plan.invocationsPerWave, 'write-ratio': plan.writeRatio, limit };
+    const defaults = { ...planDefaults(plan), limit };
     console.log(`Usage: pnpm demo -- [flags]\n\n${flagsHelp(FLAGS, defaults)}`);
     return 0;
   }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { type BurstPlan, DEFAULT_PLAN } from './burst-plan.js';
 
 /** A numeric command-line flag: its name, what it sets, and the range it accepts. */
 export interface NumberFlag {
@@ -52,4 +53,30 @@ export function parseFlags<const F extends readonly NumberFlag[], const S extend
 export function flagsHelp(flags: readonly NumberFlag[], defaults: Readonly<Record<string, number>>): string {
   const width = Math.max(...flags.map((flag) => flag.name.length)) + 4;
   return flags.map((flag) => `  --${flag.name.padEnd(width)}${flag.description} (default ${defaults[flag.name] ?? '–'})`).join('\n');
+}
+
+/** The flags that shape a burst, shared by the demo and the benchmark. */
+export const PLAN_FLAGS = [
+  { name: 'containers', description: 'containers alive in each wave', min: 1, max: 2000, integer: true },
+  { name: 'waves', description: 'waves of traffic; some containers expire between waves', min: 1, max: 20, integer: true },
+  { name: 'invocations', description: 'invocations per container per wave', min: 1, max: 1000, integer: true },
+  { name: 'write-ratio', description: 'share of invocations that also write', min: 0, max: 1, integer: false },
+] as const satisfies readonly NumberFlag[];
+
+type PlanFlagName = (typeof PLAN_FLAGS)[number]['name'];
+
+/** The plan the flags ask for, with the defaults for what they leave out. */
+export function planFromFlags(numbers: Partial<Record<PlanFlagName, number>>): BurstPlan {
+  return {
+    ...DEFAULT_PLAN,
+    containers: numbers.containers ?? DEFAULT_PLAN.containers,
+    waves: numbers.waves ?? DEFAULT_PLAN.waves,
+    invocationsPerWave: numbers.invocations ?? DEFAULT_PLAN.invocationsPerWave,
+    writeRatio: numbers['write-ratio'] ?? DEFAULT_PLAN.writeRatio,
+  };
+}
+
+/** A plan's values under its flags' names, for `--help`. */
+export function planDefaults(plan: BurstPlan): Record<PlanFlagName, number> {
+  return { containers: plan.containers, waves: plan.waves, invocations: plan.invocationsPerWave, 'write-ratio': plan.writeRatio };
 }

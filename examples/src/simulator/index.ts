@@ -2,7 +2,7 @@ export { type CachefrontAdapterOptions, cachefrontAdapter } from './adapters/cac
 export { plainMysql2Adapter } from './adapters/plain-mysql2.js';
 export { type AdminConfig, AdminSession } from './admin-session.js';
 export { type BurstPlan, DEFAULT_PLAN, totalInvocations, validatePlan } from './burst-plan.js';
-export { flagsHelp, type NumberFlag, type ParsedFlags, parseFlags } from './cli-flags.js';
+export { flagsHelp, type NumberFlag, type ParsedFlags, PLAN_FLAGS, parseFlags, planDefaults, planFromFlags } from './cli-flags.js';
 export { ConnectionMonitor, ESTABLISHED_CONNECTIONS_SQL } from './connection-monitor.js';
 export { Container, InvocationTimeoutError } from './container.js';
 export { createAppDatabase, dropAppDatabase, type FixtureOptions } from './database-fixture.js';
