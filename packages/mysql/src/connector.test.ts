@@ -405,7 +405,7 @@ describe('end(): utilization, reaping, closing', () => {
   });
 
   it('above the threshold, kills only sleeping zombies of its user older than the adaptive threshold', async () => {
-    const { db, fake, eventsOf } = setup();
+    const { db, fake, eventsOf } = setup({ zombieMinTimeoutMs: 1000 });
     fake.maxConnections = 10;
     const old = [fake.addThread(USER, 120_000), fake.addThread(USER, 90_000)];
     const young = fake.addThread(USER, 500);
@@ -480,7 +480,7 @@ describe('end(): utilization, reaping, closing', () => {
   });
 
   it('after waiting for a slot, acts as at full use even when its own user holds few connections', async () => {
-    const { db, fake, eventsOf } = setup();
+    const { db, fake, eventsOf } = setup({ zombieMinTimeoutMs: 1000 });
     fake.maxConnections = 10;
     const zombies = [fake.addThread(USER, 1500)];
     const warm = fake.addThread(USER, 400);
@@ -519,7 +519,7 @@ describe('end(): utilization, reaping, closing', () => {
 
   it('reads idle ages to the millisecond on MariaDB, and in whole seconds on MySQL', async () => {
     for (const flavor of ['mariadb', 'mysql'] as const) {
-      const { db, fake } = setup();
+      const { db, fake } = setup({ zombieMinTimeoutMs: 1000 });
       fake.flavor = flavor;
       fake.maxConnections = 4;
       const zombie = fake.addThread(USER, 1400); // above the 1000 ms minimum, but TIME says 1 s
