@@ -101,6 +101,11 @@ export class Cache {
     this.#events.emit(event, payload);
   }
 
+  /** @internal Whether an event has listeners or channel subscribers. */
+  wants(event: CacheEventName): boolean {
+    return this.#events.wants(event);
+  }
+
   /** @internal */
   count(counter: keyof CacheStats, by = 1): void {
     this.#stats[counter] += by;
@@ -219,13 +224,13 @@ export class EntityCache<P, T> {
    * Redis) and once in this process (a shared promise). If Redis is slow or down, straight from the loader.
    */
   get(params: P, load: (params: P, context: LoadContext) => Promise<T>, options: GetOptions = {}): Promise<CacheResult<T>> {
-    const key = this.keys.value(paramKey(params));
-    const shared = this.#inflight.get(key);
+    const entry = this.#pending(params);
+    const shared = this.#inflight.get(entry.key);
     if (shared) return shared;
-    const promise = this.getMany([params], async ([only], context) => [await load(only as P, context)], options)
-      .then((results) => results[0] as CacheResult<T>)
-      .finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, promise);
+    const promise = this.#settle([entry], async ([only], context) => [await load(only as P, context)], options)
+      .then(() => entry.result as CacheResult<T>)
+      .finally(() => this.#inflight.delete(entry.key));
+    this.#inflight.set(entry.key, promise);
     return promise;
   }
 
@@ -234,15 +239,26 @@ export class EntityCache<P, T> {
    * misses whose lease this caller took, one fill for them. Results are in the order asked.
    */
   async getMany(list: readonly P[], loadMany: LoadMany<P, T>, options: GetOptions = {}): Promise<CacheResult<T>[]> {
-    const cache = this.#cache;
     const byKey = new Map<string, Pending<P>>();
-    for (const params of list) {
-      const pk = paramKey(params);
-      const key = this.keys.value(pk);
-      if (!byKey.has(key))
-        byKey.set(key, { params, key, leaseKey: this.keys.lease(pk), tags: this.#tags?.(params) ?? [], stale: undefined, result: undefined });
-    }
-    const pending = [...byKey.values()];
+    const order = list.map((params) => {
+      const entry = this.#pending(params);
+      const known = byKey.get(entry.key);
+      if (known) return known;
+      byKey.set(entry.key, entry);
+      return entry;
+    });
+    await this.#settle([...byKey.values()], loadMany, options);
+    return order.map((entry) => entry.result as CacheResult<T>);
+  }
+
+  #pending(params: P): Pending<P> {
+    const pk = paramKey(params);
+    return { params, key: this.keys.value(pk), leaseKey: this.keys.lease(pk), tags: this.#tags?.(params) ?? [], stale: undefined, result: undefined };
+  }
+
+  /** Gives every entry a result: from Redis when fresh, else from the lease holder or the loader. */
+  async #settle(pending: readonly Pending<P>[], loadMany: LoadMany<P, T>, options: GetOptions): Promise<void> {
+    const cache = this.#cache;
     const tokens = new Map<string, string | null>();
     try {
       await this.#read(pending, tokens);
@@ -250,35 +266,32 @@ export class EntityCache<P, T> {
       // Redis is slow or down: the caller still gets its data, from the loader.
       cache.emit('bypass', { entity: this.keys.entity, operation: 'read' });
       await this.#load(pending, tokens, undefined, loadMany, options);
-      return list.map((params) => byKey.get(this.keys.value(paramKey(params)))?.result as CacheResult<T>);
+      return;
     }
     let missing = pending.filter((entry) => entry.result === undefined);
-    if (missing.length > 0) {
-      const token = randomToken();
-      const leased = await this.#acquire(missing, token);
-      const waiting = missing.filter((entry) => !leased.has(entry));
-      await Promise.all([
-        leased.size > 0 ? this.#load([...leased], tokens, token, loadMany, options) : undefined,
-        waiting.length > 0 ? this.#waitForHolders(waiting) : undefined,
-      ]);
-      missing = waiting.filter((entry) => entry.result === undefined);
-      if (missing.length > 0) {
-        // The holders did not deliver in time and there is nothing stale: load ourselves, filling where the lease is free now.
-        const retryToken = randomToken();
-        const retried = await this.#acquire(missing, retryToken);
-        await Promise.all([
-          retried.size > 0 ? this.#load([...retried], tokens, retryToken, loadMany, options) : undefined,
-          this.#load(
-            missing.filter((entry) => !retried.has(entry)),
-            tokens,
-            undefined,
-            loadMany,
-            options,
-          ),
-        ]);
-      }
-    }
-    return list.map((params) => byKey.get(this.keys.value(paramKey(params)))?.result as CacheResult<T>);
+    if (missing.length === 0) return;
+    const token = randomToken();
+    const leased = await this.#acquire(missing, token);
+    const waiting = missing.filter((entry) => !leased.has(entry));
+    await Promise.all([
+      leased.size > 0 ? this.#load([...leased], tokens, token, loadMany, options) : undefined,
+      waiting.length > 0 ? this.#waitForHolders(waiting) : undefined,
+    ]);
+    missing = waiting.filter((entry) => entry.result === undefined);
+    if (missing.length === 0) return;
+    // The holders did not deliver in time and there is nothing stale: load ourselves, filling where the lease is free now.
+    const retryToken = randomToken();
+    const retried = await this.#acquire(missing, retryToken);
+    await Promise.all([
+      retried.size > 0 ? this.#load([...retried], tokens, retryToken, loadMany, options) : undefined,
+      this.#load(
+        missing.filter((entry) => !retried.has(entry)),
+        tokens,
+        undefined,
+        loadMany,
+        options,
+      ),
+    ]);
   }
 
   /** Removes the entry and voids any outstanding lease on it (an in-flight fill is then dropped). */
@@ -333,7 +346,7 @@ export class EntityCache<P, T> {
       if (judged.kind === 'fresh') {
         entry.result = { value: judged.value, status: 'fresh' };
         cache.count('hits');
-        cache.emit('hit', { entity: this.keys.entity });
+        if (cache.wants('hit')) cache.emit('hit', { entity: this.keys.entity });
       } else {
         if (judged.kind === 'stale') entry.stale = { value: judged.value };
         if (entry.result === undefined) {

@@ -114,6 +114,21 @@ describe('key encoding', () => {
     );
   });
 
+  it('builds flat parameter keys directly with exactly the general canonical text', () => {
+    const flatValue = fc.oneof(fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(-0));
+    const keyName = fc.oneof(fc.string(), fc.constant('$cf'), fc.constant('__proto__'), fc.nat().map(String), fc.constant('01'));
+    fc.assert(
+      fc.property(fc.dictionary(keyName, flatValue, { maxKeys: 6, noNullPrototype: true }), (params) => {
+        const canonical = canonicalize(params);
+        const expected = canonical.length <= 128 ? canonical : undefined;
+        if (expected !== undefined) expect(paramKey(params)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(paramKey({ id: 42 })).toBe(canonicalize({ id: 42 }));
+    expect(paramKey({ b: 'x', a: 1 })).toBe('{"a":1,"b":"x"}');
+  });
+
   it('ignores the order of object keys', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.integer()), (record) => {

@@ -27,7 +27,7 @@ type Listener<E extends CacheEventName> = (payload: CacheEvents[E]) => void;
 /** Typed listeners plus one `node:diagnostics_channel` per event (`cachefront:cache:hit`, ...). */
 export class CacheEmitter {
   readonly #listeners = new Map<CacheEventName, Array<(payload: never) => void>>();
-  readonly #channels = new Map<string, diagnostics.Channel>();
+  readonly #channels = new Map<CacheEventName, diagnostics.Channel>();
 
   on<E extends CacheEventName>(event: E, listener: Listener<E>): () => void {
     let list = this.#listeners.get(event);
@@ -42,15 +42,24 @@ export class CacheEmitter {
     };
   }
 
+  /** Whether anyone listens, so a hot path can skip building a payload nobody reads. */
+  wants(event: CacheEventName): boolean {
+    return (this.#listeners.get(event)?.length ?? 0) > 0 || this.#channel(event).hasSubscribers;
+  }
+
+  #channel(event: CacheEventName): diagnostics.Channel {
+    let channel = this.#channels.get(event);
+    if (channel === undefined) {
+      channel = diagnostics.channel(CACHE_CHANNEL_PREFIX + event);
+      this.#channels.set(event, channel);
+    }
+    return channel;
+  }
+
   emit<E extends CacheEventName>(event: E, payload: CacheEvents[E]): void {
     const list = this.#listeners.get(event) as Array<Listener<E>> | undefined;
     if (list) for (const listener of list) safely(listener, payload);
-    const name = CACHE_CHANNEL_PREFIX + event;
-    let channel = this.#channels.get(name);
-    if (channel === undefined) {
-      channel = diagnostics.channel(name);
-      this.#channels.set(name, channel);
-    }
+    const channel = this.#channel(event);
     if (channel.hasSubscribers) channel.publish(payload);
   }
 }

@@ -45,7 +45,7 @@ export function entityKeys(namespace: string, entity: string, version: number): 
 
 /** The key part for one parameter set. Injective: equal only for equal parameters. */
 export function paramKey(params: unknown): string {
-  const canonical = canonicalize(params);
+  const canonical = flatCanonical(params) ?? canonicalize(params);
   if (canonical.length <= MAX_PARAM_KEY_LENGTH) return canonical;
   // `#` never starts a canonical form (JSON), so a hashed key cannot collide with a plain one.
   return `#${createHash('sha256').update(canonical).digest('base64url')}`;
@@ -55,4 +55,31 @@ export function paramKey(params: unknown): string {
 export function tagKey(namespace: string, tag: string): string {
   if (typeof tag !== 'string' || tag.length === 0 || tag.length > 512) throw new CacheKeyError('A tag must be a non-empty string of at most 512 characters.');
   return `${namespace}:t:{${namespace}#${encodeURIComponent(tag)}}`;
+}
+
+const INTEGER_LIKE = /^(0|[1-9]\d*)$/;
+
+/**
+ * The canonical form of the common case — a plain object of strings, finite numbers, booleans and
+ * nulls, like `{ id: 42 }` — built directly, with exactly the text `canonicalize` would give.
+ * Anything else (nesting, tagged types, integer-like keys that JSON orders first, `$cf`,
+ * `__proto__`) returns undefined and takes the general path.
+ */
+function flatCanonical(params: unknown): string | undefined {
+  if (typeof params !== 'object' || params === null || Object.getPrototypeOf(params) !== Object.prototype) return undefined;
+  const record = params as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i += 1) {
+    const key = keys[i] as string;
+    if (INTEGER_LIKE.test(key) || key === '$cf' || key === '__proto__') return undefined;
+    const value = record[key];
+    let text: string;
+    if (typeof value === 'string') text = JSON.stringify(value);
+    else if (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0)) text = String(value);
+    else if (typeof value === 'boolean' || value === null) text = String(value);
+    else return undefined;
+    out += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${text}`;
+  }
+  return `${out}}`;
 }
