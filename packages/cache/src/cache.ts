@@ -150,35 +150,49 @@ export class Cache {
    * Runs one driver call under the command timeout and the circuit breaker. Throws `Bypass` when
    * the breaker is open (unless `force`), and the driver's error or a timeout otherwise.
    */
-  async call<R>(operation: string, run: () => Promise<R>, { force = false } = {}): Promise<R> {
+  call<R>(operation: string, run: () => Promise<R>, { force = false } = {}): Promise<R> {
     if (!this.#breaker.allow() && !force) {
       this.#stats.bypasses += 1;
-      throw new Bypass();
+      return Promise.reject(new Bypass());
     }
     const timeoutMs = this.options.commandTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const result = await Promise.race([
-        run(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new CacheTimeoutError(operation, timeoutMs)), timeoutMs);
-        }),
-      ]);
-      this.#breaker.success();
-      return result;
-    } catch (error) {
-      this.#breaker.failure();
-      if (error instanceof CacheTimeoutError) {
-        this.#stats.timeouts += 1;
-        this.emit('timeout', { operation, timeoutMs });
-      } else {
-        this.#stats.errors += 1;
-        this.emit('error', { operation, code: (error as { code?: string }).code });
+    return new Promise<R>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        this.#breaker.failure();
+        if (error instanceof CacheTimeoutError) {
+          this.#stats.timeouts += 1;
+          this.emit('timeout', { operation, timeoutMs });
+        } else {
+          this.#stats.errors += 1;
+          this.emit('error', { operation, code: (error as { code?: string }).code });
+        }
+        reject(error);
+      };
+      let done = false;
+      const timer = setTimeout(() => {
+        done = true;
+        fail(new CacheTimeoutError(operation, timeoutMs));
+      }, timeoutMs);
+      let pending: Promise<R>;
+      try {
+        pending = run();
+      } catch (error) {
+        pending = Promise.reject(error);
       }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+      pending.then(
+        (result) => {
+          if (done) return;
+          clearTimeout(timer);
+          this.#breaker.success();
+          resolve(result);
+        },
+        (error: unknown) => {
+          if (done) return;
+          clearTimeout(timer);
+          fail(error);
+        },
+      );
+    });
   }
 }
 

@@ -60,14 +60,26 @@ function assign(target: Record<string, unknown>, key: string, value: unknown): v
   else target[key] = value;
 }
 
+/**
+ * Revives tagged values in freshly parsed JSON, in place: plain objects and arrays are kept, only
+ * tagged objects are replaced. The input must be owned by the caller (it is, straight from JSON.parse).
+ */
 function fromWire(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(fromWire);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const item: unknown = value[i];
+      if (item !== null && typeof item === 'object') value[i] = fromWire(item);
+    }
+    return value;
+  }
   const record = value as Record<string, unknown>;
   if (!Object.hasOwn(record, TAG)) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(record)) assign(out, key, fromWire(record[key]));
-    return out;
+    for (const key of Object.keys(record)) {
+      const item = record[key];
+      if (item !== null && typeof item === 'object') assign(record, key, fromWire(item));
+    }
+    return record;
   }
   const tagged = record as Tagged;
   switch (tagged.$cf) {
@@ -87,11 +99,13 @@ function fromWire(value: unknown): unknown {
       return undefined;
     case 'num':
       return tagged.v === '-0' ? -0 : Number(tagged.v);
-    case 'obj': {
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(tagged.v)) assign(out, key, fromWire(tagged.v[key]));
-      return out;
-    }
+    case 'obj':
+      // An object that had the tag property itself: its fields, revived (the tag key is data here).
+      for (const key of Object.keys(tagged.v)) {
+        const item = tagged.v[key];
+        if (item !== null && typeof item === 'object') assign(tagged.v, key, fromWire(item));
+      }
+      return tagged.v;
     default:
       throw new CodecError('Unknown tagged value in a cached entry.');
   }
@@ -103,7 +117,9 @@ export function encodeValue(value: unknown): string {
 }
 
 export function decodeValue(text: string): unknown {
-  return fromWire(JSON.parse(text));
+  const parsed: unknown = JSON.parse(text);
+  // Every tagged value is an object with a "$cf" key: text without it is plain JSON already.
+  return text.includes('"$cf"') ? fromWire(parsed) : parsed;
 }
 
 /**
