@@ -59,14 +59,8 @@ stop() {
 }
 
 users=$root.users
-# Forget users whose process has ended (a run that was killed never released).
-prune() {
-  mkdir -p "$users"
-  for file in "$users"/*; do
-    [ -e "$file" ] || continue
-    kill -0 "$(basename "$file")" 2>/dev/null || rm -f "$file"
-  done
-}
+# shellcheck source=lib/users.sh
+. "$(dirname "$0")/lib/users.sh"
 
 mkdir -p "$(dirname "$root")"
 exec 9>"$root.lock"
@@ -85,7 +79,7 @@ case "$cmd" in
     id=${3:?$usage}
     prune
     rm -f "$users/$id"
-    if [ -z "$(ls -A "$users")" ]; then stop; fi
+    if unused; then stop; fi
     ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

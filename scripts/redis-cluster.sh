@@ -76,13 +76,8 @@ stop() {
   rm -rf "$root"
 }
 
-prune() {
-  mkdir -p "$users"
-  for file in "$users"/*; do
-    [ -e "$file" ] || continue
-    kill -0 "$(basename "$file")" 2>/dev/null || rm -f "$file"
-  done
-}
+# shellcheck source=lib/users.sh
+. "$(dirname "$0")/lib/users.sh"
 
 exec 9>"$lock"
 flock 9
@@ -99,7 +94,7 @@ case "$cmd" in
     id=${2:?usage: redis-cluster.sh release ID}
     prune
     rm -f "$users/$id"
-    if [ -z "$(ls -A "$users")" ]; then stop; rm -rf "$users"; fi
+    if unused; then stop; rm -rf "$users"; fi
     ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac
