@@ -110,6 +110,9 @@ describe('get', () => {
     const served = await products.get({ id: 1 }, failing, { failSafe: true });
     expect(served).toMatchObject({ status: 'stale', value: { id: 1 } });
     await expect(products.get({ id: 1 }, failing)).rejects.toThrow('database down');
+    // A predicate chooses which errors may fall back to the stale value.
+    await expect(products.get({ id: 1 }, failing, { failSafe: (error) => (error as Error).message === 'bug' })).rejects.toThrow('database down');
+    expect((await products.get({ id: 1 }, failing, { failSafe: (error) => (error as Error).message === 'database down' })).status).toBe('stale');
     advance(5000);
     await expect(products.get({ id: 1 }, failing, { failSafe: true })).rejects.toThrow('database down');
   });

@@ -25,8 +25,12 @@ export interface LoadContext {
 }
 
 export interface GetOptions {
-  /** When the loader throws and an entry inside its grace period exists, return it as `stale` instead of throwing. @default false */
-  failSafe?: boolean;
+  /**
+   * When the loader throws and an entry inside its grace period exists, return it as `stale` instead
+   * of throwing — for every error, or for the errors the function accepts (e.g. database unavailable).
+   * @default false
+   */
+  failSafe?: boolean | ((error: unknown) => boolean);
 }
 
 export interface CacheStats {
@@ -493,7 +497,8 @@ export class EntityCache<P, T> {
       );
     } catch (error) {
       if (token) await this.#release(entries, token);
-      if (options.failSafe && entries.every((entry) => entry.stale)) {
+      const failSafe = typeof options.failSafe === 'function' ? options.failSafe(error) : options.failSafe === true;
+      if (failSafe && entries.every((entry) => entry.stale)) {
         for (const entry of entries) {
           entry.result = { value: entry.stale?.value, status: 'stale' };
           cache.count('stale');

@@ -1,2 +1,32 @@
-// This package is built in a later issue (see README: Status).
-export {};
+export {
+  createDataLayer,
+  DataLayer,
+  type DataLayerOptions,
+  defineRepository,
+  isDatabaseUnavailable,
+  type Repository,
+  type RepositoryDefinition,
+  type TransactionOf,
+  type WriteOptions,
+} from './data-layer.js';
+export {
+  CachefrontCoreError,
+  type CoreErrorCode,
+  InvalidationPendingError,
+  type Issue,
+  LoadedValueError,
+  RepositoryError,
+  ValidationError,
+} from './errors.js';
+export { type Handler, type InvocationScope, withDataLayer } from './lambda.js';
+export type {
+  CachePort,
+  CacheResultPort,
+  DatabasePort,
+  DeadlineSource,
+  EntityPort,
+  Freshness,
+  LoadContextPort,
+  SqlRunner,
+  StatementBuilder,
+} from './ports.js';

@@ -1,0 +1,287 @@
+import { type Cache, createMemoryCache } from '@cachefront/cache';
+import type { Connector, sql as mysqlSql, Transaction } from '@cachefront/mysql';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
+import { createDataLayer, defineRepository, type Repository, type TransactionOf } from './data-layer.js';
+import { InvalidationPendingError, LoadedValueError, ValidationError } from './errors.js';
+import { withDataLayer } from './lambda.js';
+import type { CachePort, DatabasePort, SqlRunner } from './ports.js';
+
+/** A statement for the fake database: text and values, as `sql.raw` would build. */
+interface Stmt {
+  text: string;
+  values: readonly unknown[];
+}
+const fakeSql = { raw: (text: string, values: readonly unknown[] = []): Stmt => ({ text, values }) };
+
+/** A tiny database: a product table and an outbox, with transactions that roll back on throw. */
+class FakeDb implements DatabasePort<Stmt, SqlRunner<Stmt>> {
+  products = new Map<number, { id: number; name: string; price: string; category: string }>();
+  outbox = new Map<number, string>();
+  queries = 0;
+  ends = 0;
+  down = false;
+  #nextOutbox = 1;
+
+  async query(statement: Stmt): Promise<unknown[]> {
+    this.#check();
+    this.queries += 1;
+    if (statement.text.startsWith('SELECT id, tags FROM')) return [...this.outbox].map(([id, tags]) => ({ id, tags }));
+    return [];
+  }
+
+  async execute(statement: Stmt): Promise<unknown> {
+    this.#check();
+    if (statement.text.startsWith('INSERT INTO cachefront_outbox')) {
+      const id = this.#nextOutbox++;
+      this.outbox.set(id, statement.values[0] as string);
+      return { insertId: id, affectedRows: 1 };
+    }
+    if (statement.text.startsWith('DELETE FROM cachefront_outbox')) {
+      for (const id of statement.values) this.outbox.delete(id as number);
+      return { affectedRows: statement.values.length };
+    }
+    return { affectedRows: 0 };
+  }
+
+  async transaction<T>(work: (tx: FakeDb) => Promise<T>): Promise<T> {
+    this.#check();
+    const products = new Map(this.products);
+    const outbox = new Map(this.outbox);
+    try {
+      return await work(this);
+    } catch (error) {
+      this.products = products;
+      this.outbox = outbox;
+      throw error;
+    }
+  }
+
+  async end(): Promise<void> {
+    this.ends += 1;
+  }
+
+  /** What a loader's SELECT returns. */
+  async find(id: number): Promise<{ id: number; name: string; price: string; category: string } | undefined> {
+    this.#check();
+    this.queries += 1;
+    const row = this.products.get(id);
+    return row && { ...row };
+  }
+
+  /** What an UPDATE does. */
+  setPrice(id: number, price: string): void {
+    const row = this.products.get(id);
+    if (!row) throw new Error(`no product ${id}`);
+    this.products.set(id, { ...row, price });
+  }
+
+  #check(): void {
+    if (this.down) throw Object.assign(new Error('Too many connections'), { code: 'E_CONNECTION_LIMIT' });
+  }
+}
+
+const Product = z.object({ id: z.number().int(), name: z.string(), price: z.string().regex(/^\d+\.\d{2}$/), category: z.string() });
+
+function setup(options: { graceMs?: number } = {}) {
+  const clock = { now: 1_000_000 };
+  const cache = createMemoryCache({ now: () => clock.now, namespace: 'core' });
+  const db = new FakeDb();
+  db.products.set(1, { id: 1, name: 'Hammer', price: '19.90', category: 'tools' });
+  db.products.set(2, { id: 2, name: 'Saw', price: '24.50', category: 'tools' });
+  const layer = createDataLayer({ cache, db, sql: fakeSql });
+  let loads = 0;
+  const products = layer.repository(
+    defineRepository({
+      name: 'product',
+      params: z.object({ id: z.coerce.number().int().positive() }),
+      value: Product,
+      ttlMs: 60_000,
+      graceMs: options.graceMs ?? 0,
+      tags: ({ id }) => [`product:${id}`],
+      valueTags: (product) => [`category:${product.category}`],
+      load: async (database: FakeDb, { id }) => {
+        loads += 1;
+        const row = await database.find(id);
+        if (!row) throw new Error('not found');
+        return row;
+      },
+    }),
+  );
+  return { clock, cache, db, layer, products, loads: () => loads };
+}
+
+describe('repositories', () => {
+  it('validate parameters before any I/O, with a typed error that names the field', async () => {
+    const { products, db, cache } = setup();
+    const error = await products.get({ id: -3 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ code: 'E_INVALID_PARAMS', repository: 'product' });
+    expect((error as ValidationError).issues[0]?.path).toBe('id');
+    expect(db.queries).toBe(0);
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
+  });
+
+  it('answer from the cache after the first load, typed as the schema says', async () => {
+    const { products, loads } = setup();
+    const first = await products.read({ id: 1 });
+    const second = await products.read({ id: '1' }); // coerced by the schema: the same key
+    expect([first.status, second.status]).toEqual(['miss', 'fresh']);
+    expect(second.value).toEqual({ id: 1, name: 'Hammer', price: '19.90', category: 'tools' });
+    expect(loads()).toBe(1);
+  });
+
+  it('refuse a loaded value that fails the schema, and do not cache it', async () => {
+    const { products, db, cache } = setup();
+    db.products.set(3, { id: 3, name: 'Glue', price: '3.1', category: 'craft' });
+    await expect(products.get({ id: 3 })).rejects.toBeInstanceOf(LoadedValueError);
+    expect(cache.stats().fills).toBe(0);
+  });
+
+  it('getMany loads all misses with one loadMany call when there is one', async () => {
+    const { cache, db, layer } = setup();
+    const calls: number[][] = [];
+    const repo = layer.repository(
+      defineRepository({
+        name: 'product-batch',
+        params: z.object({ id: z.number() }),
+        value: Product,
+        ttlMs: 60_000,
+        load: async () => {
+          throw new Error('use loadMany');
+        },
+        loadMany: async (database: FakeDb, list) => {
+          calls.push(list.map((p) => p.id));
+          return list.map(({ id }) => database.products.get(id) as z.input<typeof Product>);
+        },
+      }),
+    );
+    const values = await repo.getMany([{ id: 2 }, { id: 1 }]);
+    expect(values.map((v) => v.name)).toEqual(['Saw', 'Hammer']);
+    expect(calls).toEqual([[2, 1]]);
+    expect(cache.stats().fills).toBe(2);
+  });
+
+  it('serve a value inside its grace period as stale when the database is unavailable, and only then', async () => {
+    const { products, db, clock } = setup({ graceMs: 300_000 });
+    await products.get({ id: 1 });
+    clock.now += 61_000;
+    db.down = true;
+    expect(await products.read({ id: 1 })).toMatchObject({ status: 'stale', value: { name: 'Hammer' } });
+    clock.now += 300_000;
+    await expect(products.get({ id: 1 })).rejects.toMatchObject({ code: 'E_CONNECTION_LIMIT' });
+  });
+});
+
+describe('writes', () => {
+  it('invalidate after COMMIT, so the next read sees the write', async () => {
+    const { products, layer, db } = setup();
+    expect((await products.get({ id: 1 })).price).toBe('19.90');
+    const result = await layer.write(
+      async () => {
+        db.setPrice(1, '17.00');
+        return { id: 1 };
+      },
+      { tags: ({ id }) => [`product:${id}`] },
+    );
+    expect(result).toEqual({ id: 1 });
+    expect(await products.read({ id: 1 })).toMatchObject({ status: 'miss', value: { price: '17.00' } });
+    expect(db.outbox.size).toBe(0); // recorded in the transaction, removed once invalidated
+  });
+
+  it('invalidate nothing when the transaction rolls back', async () => {
+    const { products, layer, db, cache } = setup();
+    await products.get({ id: 1 });
+    await expect(
+      layer.write(
+        async () => {
+          db.setPrice(1, '1.00');
+          throw new Error('out of stock');
+        },
+        { tags: ['product:1'] },
+      ),
+    ).rejects.toThrow('out of stock');
+    expect(cache.stats().invalidations).toBe(0);
+    expect(await products.read({ id: 1 })).toMatchObject({ status: 'fresh', value: { price: '19.90' } });
+  });
+
+  it('report a committed write whose invalidation failed, keep the tags, and replay them before the next cached read', async () => {
+    const { products, layer, db, cache } = setup();
+    await products.get({ id: 2 });
+    const invalidate = cache.invalidate.bind(cache);
+    let redisDown = true;
+    cache.invalidate = async (tags) => {
+      if (redisDown) throw Object.assign(new Error('Redis unreachable'), { code: 'E_CACHE_UNAVAILABLE' });
+      return invalidate(tags);
+    };
+    const error = await layer
+      .write(
+        async () => {
+          db.setPrice(2, '20.00');
+        },
+        { tags: ['product:2'] },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidationPendingError);
+    expect(error).toMatchObject({ committed: true, tags: ['product:2'], code: 'E_INVALIDATION_PENDING' });
+    expect(db.products.get(2)?.price).toBe('20.00');
+    expect([...db.outbox.values()]).toEqual(['["product:2"]']);
+    redisDown = false;
+    // Redis is back: the first read replays the outbox before it trusts the cache.
+    expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '20.00' } });
+    expect(db.outbox.size).toBe(0);
+  });
+
+  it('drain() replays outbox rows left by a container that died between COMMIT and invalidation', async () => {
+    const { products, layer, db } = setup();
+    await products.get({ id: 1 });
+    db.setPrice(1, '9.99');
+    db.outbox.set(99, JSON.stringify(['product:1'])); // committed with the write, never invalidated
+    expect(await layer.drain()).toBe(1);
+    expect(db.outbox.size).toBe(0);
+    expect((await products.get({ id: 1 })).price).toBe('9.99');
+  });
+});
+
+describe('withDataLayer', () => {
+  it('sets the deadline, awaits tracked work and ends the connection even when the handler throws', async () => {
+    const { layer, db } = setup();
+    const contexts: number[] = [];
+    (db as FakeDb & { useContext: (c: { getRemainingTimeInMillis(): number }) => void }).useContext = (context) => {
+      contexts.push(context.getRemainingTimeInMillis());
+    };
+    let tracked = false;
+    const handler = withDataLayer(layer, async (event: { fail: boolean }) => {
+      void layer.track(
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            tracked = true;
+            resolve();
+          }, 20),
+        ),
+      );
+      if (event.fail) throw new Error('handler failed');
+      return 'ok';
+    });
+    const context = { getRemainingTimeInMillis: () => 3000 };
+    expect(await handler({ fail: false }, context)).toBe('ok');
+    expect(tracked).toBe(true);
+    tracked = false;
+    await expect(handler({ fail: true }, context)).rejects.toThrow('handler failed');
+    expect(tracked).toBe(true);
+    expect(db.ends).toBe(2);
+    expect(contexts).toEqual([3000, 3000]);
+  });
+});
+
+describe('types', () => {
+  it('repo.get returns z.infer of the value schema, and the real packages fit the ports', () => {
+    const { products } = setup();
+    expectTypeOf(products.get).returns.resolves.toEqualTypeOf<z.infer<typeof Product>>();
+    expectTypeOf(products).toEqualTypeOf<Repository<{ id: unknown }, z.infer<typeof Product>>>();
+    expectTypeOf<Cache>().toExtend<CachePort>();
+    expectTypeOf<Connector>().toExtend<DatabasePort<ReturnType<typeof mysqlSql.raw>, SqlRunner<ReturnType<typeof mysqlSql.raw>>>>();
+    // A write's callback gets the database's own transaction object, fully typed.
+    expectTypeOf<TransactionOf<Connector>>().toEqualTypeOf<Transaction>();
+  });
+});

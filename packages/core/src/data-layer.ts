@@ -1,0 +1,268 @@
+import type { z } from 'zod';
+import { InvalidationPendingError, issuesOf, LoadedValueError, RepositoryError, ValidationError } from './errors.js';
+import type { CachePort, CacheResultPort, DatabasePort, DeadlineSource, EntityPort, LoadContextPort, SqlRunner, StatementBuilder } from './ports.js';
+
+/** A repository as defined: schemas, keys, tags, TTLs and loaders. It runs once bound to a data layer. */
+export interface RepositoryDefinition<PS extends z.ZodType, VS extends z.ZodType, Db> {
+  /** Entity name: part of every cache key. */
+  readonly name: string;
+  /** Schema version: bump it when the value's shape changes, so old entries are never read. @default 1 */
+  readonly version?: number;
+  readonly params: PS;
+  readonly value: VS;
+  readonly ttlMs: number;
+  /** How long past its TTL a value may still be served, flagged stale, when the database is unavailable. @default 0 */
+  readonly graceMs?: number;
+  /** Tags known from the parameters. */
+  readonly tags?: (params: z.output<PS>) => readonly string[];
+  /** Tags known from the loaded value (e.g. the product's category). */
+  readonly valueTags?: (value: z.output<VS>, params: z.output<PS>) => readonly string[];
+  /** Loads one value on a miss. */
+  readonly load: (db: Db, params: z.output<PS>, context: LoadContextPort) => Promise<z.input<VS>>;
+  /** Loads many at once (e.g. one `WHERE id IN (...)`), in the order given. Without it, `getMany` calls `load` per miss. */
+  readonly loadMany?: (db: Db, params: readonly z.output<PS>[], context: LoadContextPort) => Promise<readonly z.input<VS>[]>;
+}
+
+/** Identity with inference: write a repository once, bind it to a layer with `layer.repository(def)`. */
+export function defineRepository<PS extends z.ZodType, VS extends z.ZodType, Db>(
+  definition: RepositoryDefinition<PS, VS, Db>,
+): RepositoryDefinition<PS, VS, Db> {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(definition.name)) throw new RepositoryError('A repository name must be 1-64 characters of A-Z, a-z, 0-9, _ and -.');
+  return definition;
+}
+
+export interface Repository<P, T> {
+  readonly name: string;
+  /** The value for `params`, validated before any I/O. */
+  get(params: P): Promise<T>;
+  /** The value with its freshness: `fresh`, `stale` (inside grace, the database unavailable) or `miss` (loaded). */
+  read(params: P): Promise<CacheResultPort<T>>;
+  getMany(list: readonly P[]): Promise<T[]>;
+  /** Invalidates the tags of these parameters (e.g. after a write outside `layer.write`). */
+  invalidate(params: P): Promise<void>;
+}
+
+export interface WriteOptions<R> {
+  /** Tags to invalidate after COMMIT: a list, or a function of the transaction's result. */
+  readonly tags: readonly string[] | ((result: R) => readonly string[]);
+}
+
+export interface DataLayerOptions<S, Db extends DatabasePort<S, SqlRunner<S>>> {
+  readonly cache: CachePort;
+  readonly db: Db;
+  /** The statement builder of the database package: `sql` from `@cachefront/mysql`. */
+  readonly sql: StatementBuilder<S>;
+  /**
+   * Table recording each write's tags in the write's own transaction, removed once they are
+   * invalidated. Tags whose invalidation failed stay there, and any layer invalidates them before
+   * it reads the cache again. `false` keeps them in memory only. Create it with `layer.migrate()`.
+   * @default 'cachefront_outbox'
+   */
+  readonly outboxTable?: string | false;
+}
+
+/** The transaction object a database hands to `transaction(work)`: `Transaction` for `@cachefront/mysql`. */
+export type TransactionOf<Db> = Db extends { transaction(work: (tx: infer Tx) => Promise<unknown>): Promise<unknown> } ? Tx : never;
+
+const DATABASE_UNAVAILABLE = new Set(['E_CONNECTION_LIMIT', 'E_CONNECT_FAILED', 'E_CONNECTION_LOST', 'E_DEADLINE_EXCEEDED']);
+
+/** Errors after which a value inside its grace period is better than no value. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && DATABASE_UNAVAILABLE.has(code);
+}
+
+export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
+  readonly cache: CachePort;
+  readonly db: Db;
+  readonly #sql: StatementBuilder<S>;
+  readonly #outbox: string | undefined;
+  /** Tags committed but not yet invalidated, kept in memory when there is no outbox (or it failed too). */
+  readonly #pending = new Set<string>();
+  /**
+   * Set when Redis gave trouble: the next cached read first replays pending invalidations. Not set
+   * at start, so a cache hit never needs a database connection; a container that died between
+   * COMMIT and its invalidation leaves outbox rows for `drain()` (run it on a schedule too).
+   */
+  #drainBeforeRead = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  constructor(options: DataLayerOptions<S, Db>) {
+    this.cache = options.cache;
+    this.db = options.db;
+    this.#sql = options.sql;
+    const table = options.outboxTable ?? 'cachefront_outbox';
+    if (table !== false && !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(table)) throw new RepositoryError('`outboxTable` must be a plain table name.');
+    this.#outbox = table === false ? undefined : table;
+    const trouble = () => {
+      this.#drainBeforeRead = true;
+    };
+    for (const event of ['bypass', 'timeout', 'error'] as const) this.cache.on(event, trouble);
+  }
+
+  /** Binds a repository definition to this layer's cache and database. */
+  repository<PS extends z.ZodType, VS extends z.ZodType>(definition: RepositoryDefinition<PS, VS, Db>): Repository<z.input<PS>, z.output<VS>> {
+    type P = z.output<PS>;
+    type T = z.output<VS>;
+    const { name } = definition;
+    const parseParams = (params: unknown): P => {
+      const parsed = definition.params.safeParse(params);
+      if (!parsed.success) throw new ValidationError(name, issuesOf(parsed.error));
+      return parsed.data;
+    };
+    const checkLoaded = (value: unknown): T => {
+      const parsed = definition.value.safeParse(value);
+      if (!parsed.success) throw new LoadedValueError(name, issuesOf(parsed.error));
+      return parsed.data;
+    };
+    const entity: EntityPort<P, T> = this.cache.entity<P, T>({
+      name,
+      ...(definition.version === undefined ? {} : { version: definition.version }),
+      ttlMs: definition.ttlMs,
+      ...(definition.graceMs === undefined ? {} : { graceMs: definition.graceMs }),
+      ...(definition.tags ? { tags: definition.tags } : {}),
+      ...(definition.valueTags ? { valueTags: definition.valueTags } : {}),
+      // A cached value from an older deploy that no longer parses is a miss, and is overwritten.
+      validate: (value) => definition.value.parse(value) as T,
+    });
+    const options = { failSafe: isDatabaseUnavailable };
+    const read = async (params: unknown): Promise<CacheResultPort<T>> => {
+      const parsed = parseParams(params);
+      await this.#beforeRead();
+      return entity.get(parsed, async (p, context) => checkLoaded(await definition.load(this.db, p, context)), options);
+    };
+    return {
+      name,
+      read,
+      get: async (params) => (await read(params)).value,
+      getMany: async (list) => {
+        const parsed = list.map(parseParams);
+        await this.#beforeRead();
+        const loadMany =
+          definition.loadMany ??
+          (async (db: Db, many: readonly P[], context: LoadContextPort) => Promise.all(many.map((p) => definition.load(db, p, context))));
+        const results = await entity.getMany(
+          parsed,
+          async (many, context) => {
+            const values = await loadMany(this.db, many, context);
+            if (values.length !== many.length)
+              throw new RepositoryError(`loadMany of ${name} returned ${values.length} values for ${many.length} parameter sets.`);
+            return values.map(checkLoaded);
+          },
+          options,
+        );
+        return results.map((result) => result.value);
+      },
+      invalidate: async (params) => {
+        const parsed = parseParams(params);
+        await this.invalidate(definition.tags?.(parsed) ?? []);
+      },
+    };
+  }
+
+  /**
+   * Runs `work` in one transaction on the writer; after COMMIT, and only then, invalidates its tags.
+   * With an outbox, the tags are recorded in the same transaction, so a container that dies between
+   * COMMIT and the invalidation leaves them for the next layer to replay. If Redis cannot be reached,
+   * the caller gets `InvalidationPendingError` (the data is committed) and the tags stay pending.
+   */
+  async write<R>(work: (tx: TransactionOf<Db>) => Promise<R>, options: WriteOptions<R>): Promise<R> {
+    let tags: readonly string[] = [];
+    let outboxId: number | undefined;
+    const result = await this.db.transaction(async (tx) => {
+      // The port types the transaction loosely; it is the database's own transaction object.
+      const value = await work(tx as unknown as TransactionOf<Db>);
+      tags = [...new Set(typeof options.tags === 'function' ? options.tags(value) : options.tags)];
+      if (this.#outbox && tags.length > 0) {
+        const header = (await tx.execute(this.#sql.raw(`INSERT INTO ${this.#outbox} (tags) VALUES (?)`, [JSON.stringify(tags)]))) as { insertId?: number };
+        outboxId = header.insertId;
+      }
+      return value;
+    });
+    if (tags.length === 0) return result;
+    try {
+      await this.cache.invalidate(tags);
+    } catch (error) {
+      if (!this.#outbox) for (const tag of tags) this.#pending.add(tag);
+      this.#drainBeforeRead = true;
+      throw new InvalidationPendingError(tags, error);
+    }
+    if (outboxId !== undefined) await this.#forget([outboxId]);
+    return result;
+  }
+
+  /** Invalidates tags now (no write). Throws when Redis cannot be reached. */
+  async invalidate(tags: readonly string[]): Promise<void> {
+    if (tags.length > 0) await this.cache.invalidate(tags);
+  }
+
+  /**
+   * Replays every pending invalidation: the in-memory ones and the outbox rows. Returns how many
+   * tags it invalidated. Safe to run anywhere and any time (a scheduled function, say).
+   */
+  async drain(): Promise<number> {
+    const rows = this.#outbox
+      ? ((await this.db.query(this.#sql.raw(`SELECT id, tags FROM ${this.#outbox} ORDER BY id LIMIT 1000`))) as Array<{ id: number | string; tags: string }>)
+      : [];
+    const tags = new Set(this.#pending);
+    for (const row of rows) for (const tag of JSON.parse(row.tags) as string[]) tags.add(tag);
+    if (tags.size > 0) await this.cache.invalidate([...tags]);
+    for (const tag of tags) this.#pending.delete(tag);
+    if (rows.length > 0) await this.#forget(rows.map((row) => Number(row.id)));
+    return tags.size;
+  }
+
+  /** Creates the outbox table if it does not exist. */
+  async migrate(): Promise<void> {
+    if (!this.#outbox) return;
+    await this.db.execute(
+      this.#sql.raw(
+        `CREATE TABLE IF NOT EXISTS ${this.#outbox} (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, tags TEXT NOT NULL, created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB`,
+      ),
+    );
+  }
+
+  /** Deadlines for this invocation, from a Lambda context. */
+  useContext(context: DeadlineSource): void {
+    this.db.useContext?.(context);
+  }
+
+  /** Keeps a promise started in this invocation, so the handler wrapper awaits it before returning. */
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.#inFlight.add(promise);
+    void promise.then(
+      () => this.#inFlight.delete(promise),
+      () => this.#inFlight.delete(promise),
+    );
+    return promise;
+  }
+
+  /** Awaits everything tracked in this invocation (settled, never rejected). */
+  async settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Before a cached read after Redis trouble: replay pending invalidations. */
+  async #beforeRead(): Promise<void> {
+    if (!this.#drainBeforeRead) return;
+    try {
+      await this.drain();
+      this.#drainBeforeRead = false;
+    } catch {
+      // Redis (or the database) still unavailable: reads go to the loader meanwhile, and the next read tries again.
+    }
+  }
+
+  async #forget(ids: readonly number[]): Promise<void> {
+    if (!this.#outbox || ids.length === 0) return;
+    try {
+      await this.db.execute(this.#sql.raw(`DELETE FROM ${this.#outbox} WHERE id IN (${ids.map(() => '?').join(', ')})`, ids));
+    } catch {
+      // Harmless: the row is replayed later, and invalidating a tag twice changes nothing.
+    }
+  }
+}
+
+export function createDataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>>(options: DataLayerOptions<S, Db>): DataLayer<S, Db> {
+  return new DataLayer(options);
+}
