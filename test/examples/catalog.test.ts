@@ -441,6 +441,38 @@ describe('catalog example: Lambda handlers on real MariaDB and Redis', () => {
   });
 });
 
+describe('catalog example: the Lambda entry point', () => {
+  it('builds the app from environment variables at module load (no I/O) and serves requests', async () => {
+    const vars: Record<string, string> = {
+      DB_HOST: MYSQL.host,
+      DB_PORT: String(MYSQL.port),
+      DB_NAME: database,
+      DB_USER: appUser,
+      DB_PASSWORD: appPassword,
+      DB_TLS: 'false',
+      REDIS_URL,
+      CACHE_NAMESPACE: namespace,
+    };
+    const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, vars);
+    const entry = await import('../../examples/src/catalog/lambda.js').finally(() => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+    try {
+      expect(entry.app.connector.stats()).toMatchObject({ connects: 0 });
+      expect(await entry.migrate()).toEqual({ migrated: true }); // idempotent
+      const answer = await invoke(entry.getProduct, event('GET', '/products/{id}', '/products/13', { pathParameters: { id: '13' } }), entry.app);
+      expect(answer).toMatchObject({ status: 200, body: { product: { id: 13, price: seededProduct(13).price } } });
+      expect(JSON.stringify(answer.body)).not.toContain(appPassword);
+    } finally {
+      await entry.app.close();
+    }
+  });
+});
+
 describe('catalog example on Redis Cluster', () => {
   it('reads, writes and invalidates with the cache on a cluster', async () => {
     const clustered = createCatalogApp({
