@@ -19,7 +19,7 @@ const database = `cf_cat_${suffix}`;
 const appUser = `cf_cat_${suffix}`;
 const appPassword = `pw-${randomBytes(12).toString('hex')}`;
 const namespace = randomNamespace('cfcat');
-const SEED = { categories: 3, productsPerCategory: 5 };
+const SEED = { categories: 4, productsPerCategory: 5 };
 const seeded = seedData(SEED);
 
 let admin: mysql.Connection;
@@ -146,7 +146,7 @@ const seededProduct = (id: number) => {
 describe('catalog example: Lambda handlers on real MariaDB and Redis', () => {
   it('seeds deterministic data with exact DECIMAL prices', async () => {
     expect(seedData(SEED)).toEqual(seeded);
-    expect(await countRows('product')).toBe(15);
+    expect(await countRows('product')).toBe(20);
     for (const p of seeded.products) expect(await dbProduct(p.id)).toEqual({ price: p.price, stock: p.stock });
   });
 
@@ -384,6 +384,41 @@ describe('catalog example: Lambda handlers on real MariaDB and Redis', () => {
     expect(app.connector.stats().ends).toBe(before + 1);
   });
 
+  it('Redis unreachable during a write: 202, the change is committed, the outbox keeps the tags and the maintenance function replays them', async () => {
+    const id = 14;
+    // The healthy container has the product cached.
+    await getProduct(String(id));
+    expect((await getProduct(String(id))).queries).toBe(0);
+    const cut = createCatalogApp({
+      connection: { host: MYSQL.host, port: MYSQL.port, user: appUser, password: appPassword, database },
+      redis: 'redis://127.0.0.1:1', // nothing listens there
+      namespace,
+      cache: { commandTimeoutMs: 100 },
+      logger: { error: (entry) => logs.push(entry) },
+    });
+    try {
+      // Reads still work (straight from MySQL), and the write commits.
+      expect(await getProduct(String(id), cut)).toMatchObject({ status: 200, body: { product: { id } } });
+      const write = await invoke(
+        cut.handlers.updatePrice,
+        event('PUT', '/products/{id}/price', `/products/${id}/price`, { pathParameters: { id: String(id) }, body: { price: '42.42' } }),
+        cut,
+      );
+      expect(write.status).toBe(202);
+      expect(write.body).toMatchObject({ committed: true, product: { id, price: '42.42' }, note: expect.stringContaining('committed') });
+    } finally {
+      await cut.close();
+    }
+    expect(await dbProduct(id)).toMatchObject({ price: '42.42' });
+    expect(await countRows('cachefront_outbox')).toBe(1);
+
+    // The scheduled function (on any healthy container) replays the pending tags; reads see the write.
+    const result = await app.handlers.maintenance({ source: 'aws.events' }, context());
+    expect(result.drained).toBe(2); // product:14 and category:3
+    expect(await countRows('cachefront_outbox')).toBe(0);
+    expect((await getProduct(String(id))).body.product.price).toBe('42.42');
+  });
+
   it('503 when the database is unavailable and nothing is cached; a cached value is still served; no secret in answers or logs', async () => {
     const secret = `pw-${randomBytes(12).toString('hex')}`;
     const down = createCatalogApp({
@@ -394,14 +429,14 @@ describe('catalog example: Lambda handlers on real MariaDB and Redis', () => {
       logger: { error: (entry) => logs.push(entry) },
     });
     try {
-      // Cached by the healthy app: answered from Redis, no connect attempted. (Category 3: no write
-      // touched it lately; a fill whose value tag was invalidated within the clock-skew window is dropped.)
-      expect((await getProduct('11')).queries).toBeGreaterThan(0);
-      expect((await getProduct('11')).queries).toBe(0);
-      const hit = await getProduct('11', down);
-      expect(hit).toMatchObject({ status: 200, connects: 0, body: { stale: false, product: { id: 11 } } });
+      // Cached by the healthy app: answered from Redis, no connect attempted. (Category 4: no write
+      // touched it; a fill whose value tag was invalidated within the cache's clock-skew window is dropped.)
+      expect((await getProduct('16')).queries).toBeGreaterThan(0);
+      expect((await getProduct('16')).queries).toBe(0);
+      const hit = await getProduct('16', down);
+      expect(hit).toMatchObject({ status: 200, connects: 0, body: { stale: false, product: { id: 16 } } });
 
-      const miss = await getProduct('12', down);
+      const miss = await getProduct('17', down);
       expect(miss.status).toBe(503);
       expect(miss.headers['retry-after']).toBe('1');
       expect(miss.body).toEqual({ error: 'service_unavailable', requestId: expect.any(String) });
