@@ -14,8 +14,8 @@ export interface HttpApiEvent {
   rawPath?: string;
   rawQueryString?: string;
   headers?: Record<string, string | undefined>;
-  queryStringParameters?: Record<string, string | undefined>;
-  pathParameters?: Record<string, string | undefined>;
+  queryStringParameters?: { afterId?: string; limit?: string; [name: string]: string | undefined };
+  pathParameters?: { id?: string; [name: string]: string | undefined };
   body?: string;
   isBase64Encoded?: boolean;
   requestContext?: { requestId?: string; http?: { method: string; path: string } };
@@ -166,15 +166,15 @@ export function createHandlers(deps: { layer: DataLayer<SqlStatement, Connector>
     });
 
   const getProduct = http('GET /products/{id}', async (event) => {
-    const result = await repositories.product.read({ id: event.pathParameters?.['id'] });
+    const result = await repositories.product.read({ id: event.pathParameters?.id });
     if (result.value === null) throw new NotFoundError('No such product.');
     return json(200, { product: result.value, stale: result.status === 'stale' });
   });
 
   const listCategory = http('GET /categories/{id}/products', async (event) => {
     const query = event.queryStringParameters ?? {};
-    const categoryId = event.pathParameters?.['id'];
-    const page = { categoryId, afterId: query['afterId'], limit: query['limit'] };
+    const categoryId = event.pathParameters?.id;
+    const page = { categoryId, afterId: query.afterId, limit: query.limit };
     const summary = await repositories.categorySummary.read({ categoryId });
     if (summary.value === null) throw new NotFoundError('No such category.');
     const list = await repositories.categoryProducts.read(page);
@@ -183,13 +183,13 @@ export function createHandlers(deps: { layer: DataLayer<SqlStatement, Connector>
     return json(200, {
       category: summary.value,
       products,
-      nextAfterId: last && products.length === Number(query['limit'] ?? 20) ? last.id : null,
+      nextAfterId: last && products.length === Number(query.limit ?? 20) ? last.id : null,
       stale: summary.status === 'stale' || list.status === 'stale',
     });
   });
 
   const updatePrice = http('PUT /products/{id}/price', async (event) => {
-    const id = parse(Id, event.pathParameters?.['id'], 'id');
+    const id = parse(Id, event.pathParameters?.id, 'id');
     const { price } = parse(UpdatePriceBody, readJson(event), 'body');
     let committed: Product | undefined;
     try {
