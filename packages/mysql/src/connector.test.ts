@@ -172,6 +172,15 @@ describe('connect retries', () => {
     expect(JSON.stringify(error) + String(error) + String((error as Error).cause)).not.toContain('hunter2');
   });
 
+  it('reports a refused connection (wrong host, server down) as a connect error, not a connection limit', async () => {
+    const { db, fake } = setup({ maxRetries: 2 });
+    const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3399'), { code: 'ECONNREFUSED', errno: -111 });
+    fake.refuseConnects.push(refused(), refused(), refused());
+    const error = await db.query(sql`SELECT 1`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error).toMatchObject({ code: 'E_CONNECT_FAILED', driverCode: 'ECONNREFUSED', errno: undefined, attempts: 3 });
+  });
+
   it('uses full jitter when asked, within its bounds', async () => {
     const { db, fake, sleeps } = setup({ backoff: 'full', backoffBaseMs: 2, backoffCapMs: 100 });
     fake.refuseConnects.push(...Array.from({ length: 10 }, TOO_MANY_CONNECTIONS));

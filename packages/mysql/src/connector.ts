@@ -508,7 +508,7 @@ export class Connector implements AsyncDisposable {
         this.#stats.connectErrors += 1;
         const why = attempt >= opts.maxRetries ? `after ${attempt + 1} attempts (\`maxRetries\` ${opts.maxRetries})` : 'before the deadline';
         const context = { cause: lastError, driver: info, attempts: attempt + 1 };
-        const isLimit = classifyDriverError(lastError) === 'connect-retryable' && info.errno !== undefined;
+        const isLimit = isLimitError(info.errno) || info.errno === 1041 || info.errno === 9501;
         throw this.#report(
           isLimit
             ? new ConnectionLimitError(

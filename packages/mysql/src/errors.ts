@@ -76,7 +76,8 @@ export function driverErrorInfo(error: unknown): DriverErrorInfo {
   }
   return {
     code,
-    errno: typeof record.errno === 'number' ? record.errno : undefined,
+    // Server errnos are positive; Node's system errors carry negative ones (-111 for ECONNREFUSED).
+    errno: typeof record.errno === 'number' && record.errno > 0 ? record.errno : undefined,
     sqlState: typeof record.sqlState === 'string' ? record.sqlState : undefined,
   };
 }
