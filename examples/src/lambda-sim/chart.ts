@@ -82,11 +82,6 @@ export function connectionsChartSvg(options: ChartOptions): string {
   parts.push(
     `<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#555"/><line x1="${margin.left}" x2="${margin.left + plotW}" y1="${margin.top + plotH}" y2="${margin.top + plotH}" stroke="#555"/>`,
   );
-  const limitY = round(y(options.limit));
-  parts.push(
-    `<line class="limit" data-limit="${options.limit}" x1="${margin.left}" x2="${margin.left + plotW}" y1="${limitY}" y2="${limitY}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-  );
-  parts.push(`<text x="${margin.left + plotW + 6}" y="${round(y(options.limit) + 4)}" fill="#d62728">limit ${options.limit}</text>`);
   options.series.forEach((series, index) => {
     if (series.points.length > 0) {
       // A step line: the count holds until the next sample.
@@ -105,6 +100,12 @@ export function connectionsChartSvg(options: ChartOptions): string {
     parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${escapeXml(series.color)}" stroke-width="3"/>`);
     parts.push(`<text x="${lx + 22}" y="${ly}" fill="#222">${escapeXml(series.name)}</text>`);
   });
+  // The limit on top, so a series that sits on it does not hide it.
+  const limitY = round(y(options.limit));
+  parts.push(
+    `<line class="limit" data-limit="${options.limit}" x1="${margin.left}" x2="${margin.left + plotW}" y1="${limitY}" y2="${limitY}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+  );
+  parts.push(`<text x="${margin.left + plotW + 6}" y="${round(y(options.limit) + 4)}" fill="#d62728">limit ${options.limit}</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }

@@ -39,7 +39,7 @@ export function summaryRows(results: readonly RunResult[]): Row[] {
         return ratio === undefined ? '–' : `${pct(ratio)} (${r.cache?.stale ?? 0} stale)`;
       }),
     ],
-    ['database queries', ...cells((r) => String(r.queries))],
+    ['database queries (per 2xx)', ...cells((r) => `${r.queries} (${r.ok === 0 ? '–' : (r.queries / r.ok).toFixed(2)})`)],
     ['peak connections / limit', ...cells((r) => `${r.peakConnections} / ${r.connectionLimit}`)],
     ['open at the end (zombies)', ...cells((r) => `${r.leftOpen} (${r.zombiesLeftOpen})`)],
     ['containers (expired)', ...cells((r) => `${r.containersStarted} (${r.containersExpired})`)],
