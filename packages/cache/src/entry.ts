@@ -53,7 +53,7 @@ export function decodeHeader(bytes: Buffer): EntryHeader & { payloadOffset: numb
     staleUntil: head.s,
     tags: head.t as Record<string, string | null>,
     payloadOffset: end + 1,
-    compressed: (bytes[1] ?? 0) & 1 ? true : false,
+    compressed: ((bytes[1] ?? 0) & 1) === 1,
   };
 }
 

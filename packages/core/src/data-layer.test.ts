@@ -139,7 +139,7 @@ describe('repositories', () => {
   });
 
   it('getMany loads all misses with one loadMany call when there is one', async () => {
-    const { cache, db, layer } = setup();
+    const { cache, layer } = setup();
     const calls: number[][] = [];
     const repo = layer.repository(
       defineRepository({
