@@ -150,8 +150,13 @@ class Container {
     }
   }
 
-  drawExpiry(ratio: number): boolean {
-    return this.#random() < ratio;
+  /**
+   * Whether the platform drops this container after wave `wave`: drawn from a stream of its own
+   * (seed, wave, container), so both apps lose the same containers even when, in duration mode,
+   * they served different numbers of requests.
+   */
+  drawExpiry(ratio: number, seed: number, wave: number): boolean {
+    return containerRandom((seed ^ 0x5bd1e995) + wave * 104_729, this.number)() < ratio;
   }
 
   async #invoke(plan: FleetPlan, outcomes: Outcomes): Promise<void> {
@@ -240,7 +245,7 @@ export async function runFleet(options: FleetOptions): Promise<RunResult> {
       bands.push({ fromMs: Math.round(from), toMs: Math.round(elapsed()), label: `wave ${wave + 1}` });
       if (wave === plan.waves - 1) break;
       // The platform drops some containers: apps abandoned mid-life, sockets open.
-      const dropped = new Set(live.filter((container) => container.drawExpiry(plan.expireRatio)));
+      const dropped = new Set(live.filter((container) => container.drawExpiry(plan.expireRatio, plan.seed, wave)));
       expired.push(...dropped);
       live = live.map((container) => (dropped.has(container) ? spawn() : container));
       phase = 'frozen';
