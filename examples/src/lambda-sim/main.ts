@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   if (help) {
     console.log(
       `Usage: pnpm demo -- [flags]\n\n${flagsHelp(FLAGS, DEFAULTS)}\n` +
-        `  --mix            reads/updates/orders shares (default 90/8/2)\n` +
+        `  --${'mix'.padEnd(16)}reads/updates/orders shares (default 90/8/2)\n` +
         `  ${USE_MAX_CONNECTIONS}  limit with SET GLOBAL max_connections (restored afterwards) instead of the user's MAX_USER_CONNECTIONS\n\n` +
         `Environment: CACHEFRONT_MYSQL_HOST / _PORT / _USER / _PASSWORD (default 127.0.0.1:3306 root), CACHEFRONT_REDIS_URL (default redis://127.0.0.1:6379).`,
     );
