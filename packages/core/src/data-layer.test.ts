@@ -189,6 +189,21 @@ describe('writes', () => {
     expect(db.outbox.size).toBe(0); // recorded in the transaction, removed once invalidated
   });
 
+  it('write through: refill the cache with the committed value through the loader', async () => {
+    const { products, layer, db, cache } = setup();
+    await products.get({ id: 1 });
+    await layer.write(
+      async () => {
+        db.setPrice(1, '15.00');
+        return 1;
+      },
+      { tags: (id) => [`product:${id}`], warm: (id) => products.get({ id }) },
+    );
+    const fills = cache.stats().fills;
+    expect(await products.read({ id: 1 })).toMatchObject({ status: 'fresh', value: { price: '15.00' } });
+    expect(cache.stats().fills).toBe(fills);
+  });
+
   it('invalidate nothing when the transaction rolls back', async () => {
     const { products, layer, db, cache } = setup();
     await products.get({ id: 1 });

@@ -45,6 +45,14 @@ export interface Repository<P, T> {
 export interface WriteOptions<R> {
   /** Tags to invalidate after COMMIT: a list, or a function of the transaction's result. */
   readonly tags: readonly string[] | ((result: R) => readonly string[]);
+  /**
+   * Write-through: refill the cache with the new value once the tags are invalidated, e.g.
+   * `(order) => products.get({ id: order.productId })`. The value is loaded by the repository's own
+   * loader, through the same leases and tag checks as any miss, so a concurrent write can never be
+   * overwritten by this one's older value (a direct SET of the caller's value could). Awaited
+   * before `write()` returns; its failure is not the write's (the data is committed).
+   */
+  readonly warm?: (result: R) => Promise<unknown>;
 }
 
 export interface DataLayerOptions<S, Db extends DatabasePort<S, SqlRunner<S>>> {
@@ -188,6 +196,7 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
       throw new InvalidationPendingError(tags, error);
     }
     if (outboxId !== undefined) await this.#forget([outboxId]);
+    if (options.warm) await options.warm(result).catch(() => undefined);
     return result;
   }
 
