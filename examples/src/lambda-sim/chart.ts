@@ -82,6 +82,8 @@ export function connectionsChartSvg(options: ChartOptions): string {
   parts.push(
     `<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#555"/><line x1="${margin.left}" x2="${margin.left + plotW}" y1="${margin.top + plotH}" y2="${margin.top + plotH}" stroke="#555"/>`,
   );
+  // The legend sits under the limit's label, so they never overlap.
+  const legendTop = Math.round(y(options.limit)) + 28;
   options.series.forEach((series, index) => {
     if (series.points.length > 0) {
       // A step line: the count holds until the next sample.
@@ -92,10 +94,10 @@ export function connectionsChartSvg(options: ChartOptions): string {
         d += i === 0 ? `M${px} ${py}` : `H${px}V${py}`;
       });
       parts.push(
-        `<path class="series" data-series="${escapeXml(series.name)}" d="${d}" fill="none" stroke="${escapeXml(series.color)}" stroke-width="2" stroke-linejoin="round"/>`,
+        `<path class="series" data-series="${escapeXml(series.name)}" d="${d}" fill="none" stroke="${escapeXml(series.color)}" stroke-width="3" stroke-linejoin="round"/>`,
       );
     }
-    const ly = margin.top + 28 + index * 18;
+    const ly = legendTop + index * 18;
     const lx = margin.left + plotW + 6;
     parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${escapeXml(series.color)}" stroke-width="3"/>`);
     parts.push(`<text x="${lx + 22}" y="${ly}" fill="#222">${escapeXml(series.name)}</text>`);
