@@ -204,6 +204,17 @@ describe('writes', () => {
     expect(cache.stats().fills).toBe(fills);
   });
 
+  it('repo.write validates first, invalidates its own tags and the extra ones, and writes through', async () => {
+    const { products, db, cache } = setup();
+    await products.get({ id: 2 });
+    await expect(products.write({ id: 0 }, async () => db.setPrice(2, '1.00'))).rejects.toBeInstanceOf(ValidationError);
+    expect(db.products.get(2)?.price).toBe('24.50'); // nothing written
+    await products.write({ id: 2 }, async () => db.setPrice(2, '22.00'), { also: ['category:tools'] });
+    const invalidations = cache.stats().invalidations;
+    expect(invalidations).toBe(1);
+    expect(await products.read({ id: 2 })).toMatchObject({ status: 'fresh', value: { price: '22.00' } });
+  });
+
   it('invalidate nothing when the transaction rolls back', async () => {
     const { products, layer, db, cache } = setup();
     await products.get({ id: 1 });
@@ -293,7 +304,7 @@ describe('types', () => {
   it('repo.get returns z.infer of the value schema, and the real packages fit the ports', () => {
     const { products } = setup();
     expectTypeOf(products.get).returns.resolves.toEqualTypeOf<z.infer<typeof Product>>();
-    expectTypeOf(products).toEqualTypeOf<Repository<{ id: unknown }, z.infer<typeof Product>>>();
+    expectTypeOf(products).toExtend<Repository<{ id: unknown }, z.infer<typeof Product>>>();
     expectTypeOf<Cache>().toExtend<CachePort>();
     expectTypeOf<Connector>().toExtend<DatabasePort<ReturnType<typeof mysqlSql.raw>, SqlRunner<ReturnType<typeof mysqlSql.raw>>>>();
     // A write's callback gets the database's own transaction object, fully typed.

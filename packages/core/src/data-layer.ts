@@ -42,6 +42,15 @@ export interface Repository<P, T> {
   invalidate(params: P): Promise<void>;
 }
 
+/** A repository whose writes go through its data layer (the transaction's type comes from the database). */
+export interface WritableRepository<P, T, Tx> extends Repository<P, T> {
+  /**
+   * Runs `work` in a transaction; after COMMIT invalidates this entry's tags (plus `also`, e.g. the
+   * lists it belongs to), then refills it through the loader (`warm`, default true): write-through.
+   */
+  write<R>(params: P, work: (tx: Tx) => Promise<R>, options?: { also?: readonly string[] | ((result: R) => readonly string[]); warm?: boolean }): Promise<R>;
+}
+
 export interface WriteOptions<R> {
   /** Tags to invalidate after COMMIT: a list, or a function of the transaction's result. */
   readonly tags: readonly string[] | ((result: R) => readonly string[]);
@@ -109,7 +118,9 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
   }
 
   /** Binds a repository definition to this layer's cache and database. */
-  repository<PS extends z.ZodType, VS extends z.ZodType>(definition: RepositoryDefinition<PS, VS, Db>): Repository<z.input<PS>, z.output<VS>> {
+  repository<PS extends z.ZodType, VS extends z.ZodType>(
+    definition: RepositoryDefinition<PS, VS, Db>,
+  ): WritableRepository<z.input<PS>, z.output<VS>, TransactionOf<Db>> {
     type P = z.output<PS>;
     type T = z.output<VS>;
     const { name } = definition;
@@ -164,6 +175,15 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
       invalidate: async (params) => {
         const parsed = parseParams(params);
         await this.invalidate(definition.tags?.(parsed) ?? []);
+      },
+      write: async (params, work, writeOptions = {}) => {
+        const parsed = parseParams(params); // before the transaction: a bad parameter writes nothing
+        const own = definition.tags?.(parsed) ?? [];
+        const { also = [], warm = true } = writeOptions;
+        return this.write(work, {
+          tags: (result) => [...own, ...(typeof also === 'function' ? also(result) : also)],
+          ...(warm ? { warm: () => read(params) } : {}),
+        });
       },
     };
   }

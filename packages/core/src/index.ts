@@ -7,6 +7,7 @@ export {
   type Repository,
   type RepositoryDefinition,
   type TransactionOf,
+  type WritableRepository,
   type WriteOptions,
 } from './data-layer.js';
 export {
