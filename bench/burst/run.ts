@@ -15,6 +15,7 @@ import {
   type AdminConfig,
   AdminSession,
   type AppDatabase,
+  abortOnSignals,
   type BurstPlan,
   type BurstResult,
   cachefrontAdapter,
@@ -85,14 +86,7 @@ async function main(): Promise<number> {
   const drivers = available.filter(([name]) => wanted === undefined || wanted.includes(name)).map(([, make]) => make);
   if (tuned) drivers.push(() => cachefrontAdapter({ name: TUNED, connector: tuned }));
 
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130);
-    console.error('\nStopping after the invocations in flight, then cleaning up (Ctrl-C again to leave at once)…');
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = abortOnSignals();
 
   const server: AdminConfig = { host: '127.0.0.1', port, user: 'root', password: '' };
   console.log(`Starting the throwaway MariaDB on ${server.host}:${port} (scripts/mariadb-aux.sh)…`);
@@ -155,8 +149,7 @@ async function main(): Promise<number> {
     await admin?.close();
     await stopAuxServer(port);
     console.log(`Stopped the MariaDB on ${port}.`);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.release();
   }
 }
 

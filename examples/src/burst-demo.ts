@@ -9,8 +9,8 @@
 
 import {
   type AdminConfig,
-  AdminSession,
   type AppDatabase,
+  abortOnSignals,
   type BurstPlan,
   type BurstResult,
   cachefrontAdapter,
@@ -20,6 +20,7 @@ import {
   flagsHelp,
   formatTextTable,
   type NumberFlag,
+  openLocalAdmin,
   PLAN_FLAGS,
   parseFlags,
   plainMysql2Adapter,
@@ -56,20 +57,9 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130); // second Ctrl-C: leave now
-    console.error('\nStopping after the invocations in flight, then cleaning up (Ctrl-C again to leave at once)…');
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = abortOnSignals();
 
-  const admin = await AdminSession.open(SERVER).catch((error: unknown) => {
-    throw new Error(`Cannot reach MariaDB/MySQL as ${SERVER.user} on ${SERVER.host}:${SERVER.port} (set CACHEFRONT_MYSQL_HOST / _PORT / _USER / _PASSWORD).`, {
-      cause: error,
-    });
-  });
+  const admin = await openLocalAdmin(SERVER);
   let database: AppDatabase | undefined;
   try {
     database = await createAppDatabase(admin, SERVER, { prefix: 'cfdemo', maxUserConnections: limit, rows: 1000 });
@@ -102,8 +92,7 @@ async function main(): Promise<number> {
   } finally {
     if (database) await dropAppDatabase(admin, database).catch((error: unknown) => console.error(`Could not drop ${database?.user}:`, error));
     await admin.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.release();
   }
 }
 

@@ -1,5 +1,6 @@
 import type { AdminSession } from '../simulator/admin-session.js';
 import { ConnectionMonitor } from '../simulator/connection-monitor.js';
+import { disposeWithin } from '../simulator/lifecycle.js';
 import { errorLabel } from '../simulator/metrics.js';
 import { type Random, randomInt } from '../simulator/random.js';
 import { type AppFactory, type AppInstance, type DbTarget, eventFor, type HttpResult, type InvocationContext } from './app.js';
@@ -297,20 +298,8 @@ export async function runFleet(options: FleetOptions): Promise<RunResult> {
     };
   } finally {
     await monitor.stop();
-    await disposeAll(all.map((container) => container.app));
+    await disposeWithin(all.map((container) => () => container.app.dispose()));
     await admin.killAllOf(options.user);
-  }
-}
-
-async function disposeAll(apps: readonly AppInstance[], timeoutMs = 3000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const givingUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs);
-  });
-  try {
-    await Promise.race([Promise.all(apps.map((app) => app.dispose().catch(() => {}))), givingUp]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { createCatalogApp } from '../catalog/app.js';
 import { type AdminConfig, AdminSession } from '../simulator/admin-session.js';
 import { flagsHelp, type NumberFlag, parseFlags } from '../simulator/cli-flags.js';
+import { abortOnSignals, openLocalAdmin } from '../simulator/lifecycle.js';
 import type { AppFactory, DbTarget } from './app.js';
 import { catalogAppFactory } from './catalog-app.js';
 import { type FleetPlan, type RunResult, runFleet } from './fleet.js';
@@ -102,20 +103,9 @@ async function main(): Promise<number> {
     shape: DEFAULT_SHAPE,
   };
 
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130);
-    console.error('\nStopping after the invocations in flight, then cleaning up (Ctrl-C again to leave at once)…');
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = abortOnSignals();
 
-  const admin = await AdminSession.open(SERVER).catch((error: unknown) => {
-    throw new Error(`Cannot reach MariaDB/MySQL as ${SERVER.user} on ${SERVER.host}:${SERVER.port} (set CACHEFRONT_MYSQL_HOST / _PORT / _USER / _PASSWORD).`, {
-      cause: error,
-    });
-  });
+  const admin = await openLocalAdmin(SERVER);
   const name = `cfsim_${randomBytes(4).toString('hex')}`;
   const namespace = name;
   const target: DbTarget = { host: SERVER.host, port: SERVER.port, user: name, password: randomBytes(12).toString('base64url'), database: name };
@@ -198,8 +188,7 @@ async function main(): Promise<number> {
     }
     await admin.close();
     await deleteNamespace(redisUrl, namespace).catch((error: unknown) => console.error(`Could not delete the Redis keys ${namespace}:*:`, error));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.release();
   }
 }
 

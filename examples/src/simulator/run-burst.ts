@@ -3,6 +3,7 @@ import { type BurstPlan, totalInvocations, validatePlan } from './burst-plan.js'
 import { ConnectionMonitor } from './connection-monitor.js';
 import { Container } from './container.js';
 import type { AppDatabase, DriverAdapter, DriverCounters } from './driver-adapter.js';
+import { disposeWithin } from './lifecycle.js';
 import { InvocationLog, type InvocationTally } from './metrics.js';
 
 export interface BurstProgress {
@@ -130,21 +131,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     };
   } finally {
     await monitor.stop();
-    await disposeAll([...live, ...expired]);
+    await disposeWithin([...live, ...expired].map((container) => () => container.client.dispose()));
     await admin.killAllOf(database.user);
-  }
-}
-
-/** Closes every client of the run, live or abandoned, giving up on any that hangs past `timeoutMs`. */
-async function disposeAll(containers: readonly Container[], timeoutMs = 3000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const givingUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs);
-  });
-  try {
-    await Promise.race([Promise.all(containers.map((container) => container.client.dispose().catch(() => {}))), givingUp]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
