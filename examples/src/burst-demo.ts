@@ -28,6 +28,7 @@ import {
   planFromFlags,
   progressPrinter,
   runBurst,
+  runMain,
   totalInvocations,
 } from './simulator/index.js';
 
@@ -96,13 +97,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    if (error instanceof Error && error.cause !== undefined) console.error('  cause:', error.cause instanceof Error ? error.cause.message : error.cause);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

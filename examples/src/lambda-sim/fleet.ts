@@ -1,6 +1,6 @@
 import type { AdminSession } from '../simulator/admin-session.js';
 import { ConnectionMonitor } from '../simulator/connection-monitor.js';
-import { disposeWithin } from '../simulator/lifecycle.js';
+import { abortableSleep, disposeWithin, sleep } from '../simulator/lifecycle.js';
 import { errorLabel } from '../simulator/metrics.js';
 import { type Random, randomInt } from '../simulator/random.js';
 import { type AppFactory, type AppInstance, type DbTarget, eventFor, type HttpResult, type InvocationContext } from './app.js';
@@ -301,21 +301,4 @@ export async function runFleet(options: FleetOptions): Promise<RunResult> {
     await disposeWithin(all.map((container) => () => container.app.dispose()));
     await admin.killAllOf(options.user);
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-}
-
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

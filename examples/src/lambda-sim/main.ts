@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { createCatalogApp } from '../catalog/app.js';
 import { type AdminConfig, AdminSession } from '../simulator/admin-session.js';
 import { flagsHelp, type NumberFlag, parseFlags } from '../simulator/cli-flags.js';
-import { abortOnSignals, openLocalAdmin } from '../simulator/lifecycle.js';
+import { abortOnSignals, openLocalAdmin, runMain } from '../simulator/lifecycle.js';
 import type { AppFactory, DbTarget } from './app.js';
 import { catalogAppFactory } from './catalog-app.js';
 import { type FleetPlan, type RunResult, runFleet } from './fleet.js';
@@ -233,13 +233,4 @@ async function deleteNamespace(url: string, namespace: string): Promise<void> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    if (error instanceof Error && error.cause !== undefined) console.error('  cause:', error.cause instanceof Error ? error.cause.message : error.cause);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

@@ -1,4 +1,5 @@
 import type { AppDatabase, ContainerClient, DriverAdapter, InvocationWork } from './driver-adapter.js';
+import { sleep } from './lifecycle.js';
 import type { InvocationLog } from './metrics.js';
 import { type Random, randomInt, seededRandom } from './random.js';
 
@@ -87,8 +88,4 @@ export class Container {
       clearTimeout(timer);
     }
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -17,7 +17,7 @@ export {
   READ_ITEM_SQL,
   WRITE_ITEM_SQL,
 } from './driver-adapter.js';
-export { abortOnSignals, disposeWithin, openLocalAdmin } from './lifecycle.js';
+export { abortableSleep, abortOnSignals, disposeWithin, openLocalAdmin, runMain, sleep } from './lifecycle.js';
 export { errorLabel, InvocationLog, type InvocationTally, type LatencySummary, median, percentile, summarizeLatency } from './metrics.js';
 export { type ProgressPrinter, progressPrinter } from './progress.js';
 export { type Random, randomInt, seededRandom } from './random.js';

@@ -43,3 +43,35 @@ export async function disposeWithin(disposers: ReadonlyArray<() => Promise<unkno
     clearTimeout(timer);
   }
 }
+
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** Sleeps `ms`, or less when `signal` aborts first. */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Runs a command's `main`, turning its result into the exit code and an error into a readable message. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      if (error instanceof Error && error.cause !== undefined) console.error('  cause:', error.cause instanceof Error ? error.cause.message : error.cause);
+      process.exitCode = 1;
+    },
+  );
+}

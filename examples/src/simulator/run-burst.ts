@@ -3,7 +3,7 @@ import { type BurstPlan, totalInvocations, validatePlan } from './burst-plan.js'
 import { ConnectionMonitor } from './connection-monitor.js';
 import { Container } from './container.js';
 import type { AppDatabase, DriverAdapter, DriverCounters } from './driver-adapter.js';
-import { disposeWithin } from './lifecycle.js';
+import { abortableSleep, disposeWithin } from './lifecycle.js';
 import { InvocationLog, type InvocationTally } from './metrics.js';
 
 export interface BurstProgress {
@@ -134,17 +134,4 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     await disposeWithin([...live, ...expired].map((container) => () => container.client.dispose()));
     await admin.killAllOf(database.user);
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
