@@ -1,4 +1,5 @@
-import { type Connection, createConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { NaiveConnection } from '../simulator/naive-connection.js';
 import type { AppFactory, AppInstance, DbTarget, HttpEvent, HttpHandler, HttpResult } from './app.js';
 import type { Route } from './traffic.js';
 
@@ -66,14 +67,11 @@ class OutOfStock extends Error {
 
 class NaiveApp implements AppInstance {
   readonly handlers: Readonly<Record<Route, HttpHandler>>;
-  readonly #target: DbTarget;
-  #connecting: Promise<Connection> | undefined;
-  #connection: Connection | undefined;
+  readonly #connection: NaiveConnection;
   #queries = 0;
-  #disposed = false;
 
   constructor(target: DbTarget) {
-    this.#target = target;
+    this.#connection = new NaiveConnection({ ...target, timezone: 'Z' });
     this.handlers = {
       getProduct: (event) => this.#getProduct(event),
       listCategory: (event) => this.#listCategory(event),
@@ -83,7 +81,7 @@ class NaiveApp implements AppInstance {
   }
 
   threadId(): number | undefined {
-    return this.#connection?.threadId;
+    return this.#connection.threadId;
   }
 
   queries(): number {
@@ -99,12 +97,11 @@ class NaiveApp implements AppInstance {
   }
 
   async dispose(): Promise<void> {
-    this.#disposed = true;
-    this.#connection?.destroy();
+    this.#connection.dispose();
   }
 
   async #query<T>(text: string, values: readonly unknown[] = []): Promise<T> {
-    const connection = await this.#connect();
+    const connection = await this.#connection.get();
     this.#queries += 1;
     const [rows] = await connection.query(text, [...values]);
     return rows as T;
@@ -213,22 +210,5 @@ class NaiveApp implements AppInstance {
       }
       throw error;
     }
-  }
-
-  #connect(): Promise<Connection> {
-    this.#connecting ??= createConnection({ ...this.#target, timezone: 'Z' }).then(
-      (connection) => {
-        // Without a listener, a server-side close would crash every simulated container at once.
-        connection.on('error', () => {});
-        if (this.#disposed) connection.destroy();
-        this.#connection = connection;
-        return connection;
-      },
-      (error: unknown) => {
-        this.#connecting = undefined;
-        throw error;
-      },
-    );
-    return this.#connecting;
   }
 }

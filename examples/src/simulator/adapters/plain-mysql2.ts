@@ -1,4 +1,3 @@
-import { type Connection, createConnection } from 'mysql2/promise';
 import {
   type AppDatabase,
   type ContainerClient,
@@ -8,6 +7,7 @@ import {
   READ_ITEM_SQL,
   WRITE_ITEM_SQL,
 } from '../driver-adapter.js';
+import { NaiveConnection } from '../naive-connection.js';
 
 /**
  * The handler most functions start with: one mysql2 connection per container, opened on first use
@@ -25,54 +25,24 @@ export function plainMysql2Adapter(): DriverAdapter {
 }
 
 class PlainMysql2Client implements ContainerClient {
-  readonly #database: AppDatabase;
-  readonly #counters: CounterSet;
-  #connecting: Promise<Connection> | undefined;
-  #connection: Connection | undefined;
-  #disposed = false;
+  readonly #connection: NaiveConnection;
 
   constructor(database: AppDatabase, counters: CounterSet) {
-    this.#database = database;
-    this.#counters = counters;
+    const { host, port, user, password } = database;
+    this.#connection = new NaiveConnection({ host, port, user, password, database: database.database }, () => counters.add('connects'));
   }
 
   async invoke(work: InvocationWork): Promise<void> {
-    const connection = await this.#connect();
+    const connection = await this.#connection.get();
     await connection.query(READ_ITEM_SQL, [work.readId]);
     if (work.writeId !== undefined) await connection.query(WRITE_ITEM_SQL, [work.writeId]);
   }
 
   threadId(): number | undefined {
-    return this.#connection?.threadId;
+    return this.#connection.threadId;
   }
 
   async dispose(): Promise<void> {
-    this.#disposed = true;
-    this.#connection?.destroy();
-  }
-
-  #connect(): Promise<Connection> {
-    this.#connecting ??= createConnection({
-      host: this.#database.host,
-      port: this.#database.port,
-      user: this.#database.user,
-      password: this.#database.password,
-      database: this.#database.database,
-    }).then(
-      (connection) => {
-        this.#counters.add('connects');
-        // Without a listener, a server-side close would throw from the event loop and take every
-        // simulated container down with it (a real container would just crash and restart).
-        connection.on('error', () => {});
-        if (this.#disposed) connection.destroy();
-        this.#connection = connection;
-        return connection;
-      },
-      (error: unknown) => {
-        this.#connecting = undefined;
-        throw error;
-      },
-    );
-    return this.#connecting;
+    this.#connection.dispose();
   }
 }
