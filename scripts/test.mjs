@@ -1,7 +1,7 @@
 // The whole test suite, as the README's second command and CI run it: build, typecheck, lint,
 // then every vitest project (unit, integration). Ends with one "N passed, N failed" line.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 const run = (command, args) => {
   console.log(`\n$ ${command} ${args.join(' ')}`);
@@ -19,6 +19,7 @@ for (const [command, args] of [
 
 mkdirSync('.tmp', { recursive: true });
 rmSync('.tmp/vitest.json', { force: true });
+rmSync('.tmp/property', { recursive: true, force: true });
 const status = run('vitest', ['run', '--reporter=default', '--reporter=json', '--outputFile.json=.tmp/vitest.json', ...process.argv.slice(2)]);
 try {
   const report = JSON.parse(readFileSync('.tmp/vitest.json', 'utf8'));
@@ -26,5 +27,13 @@ try {
   console.log(`\ntests: ${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
 } catch {
   console.log('\ntests: no report was written');
+}
+// The property tests (test/security) record how many cases each family ran.
+try {
+  const families = readdirSync('.tmp/property').map((file) => JSON.parse(readFileSync(`.tmp/property/${file}`, 'utf8')));
+  const total = families.reduce((sum, family) => sum + family.cases, 0);
+  console.log(`property cases: ${total} in ${families.length} families (${families.map((f) => `${f.family} ${f.cases}`).join(', ')})`);
+} catch {
+  // No property family ran (a filtered run).
 }
 process.exit(status);
