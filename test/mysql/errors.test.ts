@@ -44,7 +44,7 @@ describe('errors', () => {
       const query = error as QueryError;
       expect(query).toMatchObject({ code: 'E_QUERY_FAILED', errno: 1062, sqlState: '23000', driverCode: 'ER_DUP_ENTRY', retryable: false });
       expect(query.cause).toBeInstanceOf(Error);
-      expect((query.cause as Error).message).toMatch(/^Duplicate entry/);
+      expect((query.cause as Error).message).toBe('a duplicate value for a unique key (ER_DUP_ENTRY, errno 1062, SQLSTATE 23000)');
       // Neither the value, nor any part of it, nor the statement's text.
       const shown = everythingShown(query);
       expect(shown).not.toContain(secret);
@@ -94,6 +94,26 @@ describe('errors', () => {
       expect(events.map((event) => event.error)).toEqual([connect]);
     } finally {
       await db.quit();
+    }
+  });
+
+  it('shows the server text, unredacted, only when exposeServerMessages asks for it', async () => {
+    const value = `debug-only-${Date.now()}`;
+    const quiet = createConnector({ connection: account.connection, manageConns: false });
+    const loud = createConnector({ connection: account.connection, manageConns: false, exposeServerMessages: true });
+    try {
+      await quiet.execute(sql`INSERT INTO api_key (secret) VALUES (${value})`);
+      const hidden = (await quiet.execute(sql`INSERT INTO api_key (secret) VALUES (${value})`).catch((e: unknown) => e)) as QueryError;
+      const exposed = (await loud.execute(sql`INSERT INTO api_key (secret) VALUES (${value})`).catch((e: unknown) => e)) as QueryError;
+      expect(hidden.serverMessage).toBeUndefined();
+      expect(everythingShown(hidden)).not.toContain(value);
+      expect(exposed.serverMessage).toContain(`Duplicate entry '${value}'`);
+      // Even then the message and the cause are built from the codes alone.
+      expect(exposed.message).not.toContain(value);
+      expect((exposed.cause as Error).message).not.toContain(value);
+    } finally {
+      await quiet.quit();
+      await loud.quit();
     }
   });
 });

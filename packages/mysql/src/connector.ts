@@ -10,6 +10,8 @@ import {
   ConnectorClosedError,
   classifyDriverError,
   DeadlineError,
+  type DriverErrorInfo,
+  describeDriverError,
   driverErrorInfo,
   QueryError,
   StatementError,
@@ -17,7 +19,7 @@ import {
 } from './errors.js';
 import { ConnectorEmitter } from './events.js';
 import { type ConnectionSource, type ConnectorOptions, type ResolvedOptions, resolveConnection, resolveOptions } from './options.js';
-import { isSqlStatement, looksIdempotent, type SqlStatement, sql, statementVerb } from './sql.js';
+import { isSqlStatement, looksIdempotent, type SqlStatement, type SqlValue, sql, statementVerb } from './sql.js';
 import {
   ER_BAD_FIELD_ERROR,
   ER_KILL_DENIED,
@@ -29,6 +31,7 @@ import {
   MYSQL_PROCESSLIST,
   type ProcesslistDialect,
   RDS_KILL_STATEMENT,
+  recheck,
   SET_WAIT_TIMEOUT,
 } from './statements.js';
 import { type ConnectorStats, createStats } from './stats.js';
@@ -496,8 +499,7 @@ export class Connector implements AsyncDisposable {
         this.#stats.connectErrors += 1;
         throw this.#report(
           new ConnectError('Could not connect to MySQL; the error is not one that retrying can fix (check `connection` settings and grants).', {
-            cause: lastError,
-            driver: info,
+            ...this.#fromDriver(lastError),
             attempts: attempt + 1,
           }),
         );
@@ -507,7 +509,7 @@ export class Connector implements AsyncDisposable {
       if (attempt >= opts.maxRetries || opts.now() + delayMs >= deadline) {
         this.#stats.connectErrors += 1;
         const why = attempt >= opts.maxRetries ? `after ${attempt + 1} attempts (\`maxRetries\` ${opts.maxRetries})` : 'before the deadline';
-        const context = { cause: lastError, driver: info, attempts: attempt + 1 };
+        const context = { ...this.#fromDriver(lastError), attempts: attempt + 1 };
         const isLimit = isLimitError(info.errno) || info.errno === 1041 || info.errno === 9501;
         throw this.#report(
           isLimit
@@ -545,21 +547,16 @@ export class Connector implements AsyncDisposable {
           throw this.#report(
             error.timedOut
               ? new DeadlineError('The statement timed out; it was not re-run because it may have been applied.', {
-                  cause: error.cause,
-                  driver: driverErrorInfo(error.cause),
+                  ...this.#fromDriver(error.cause),
                   mayHaveApplied: true,
                 })
               : new ConnectionLostError('The connection was lost while the statement was in flight; it was not re-run because it may have been applied.', {
-                  cause: error.cause,
-                  driver: driverErrorInfo(error.cause),
+                  ...this.#fromDriver(error.cause),
                   mayHaveApplied: true,
                 }),
           );
         }
-        if (error.timedOut)
-          throw this.#report(
-            new DeadlineError('The statement timed out.', { cause: error.cause, driver: driverErrorInfo(error.cause), mayHaveApplied: false }),
-          );
+        if (error.timedOut) throw this.#report(new DeadlineError('The statement timed out.', { ...this.#fromDriver(error.cause), mayHaveApplied: false }));
         this.#stats.queryRetries += 1;
         this.#stats.reconnects += 1;
         this.#events.emit('reconnect', { reason: 'stale-socket', idleMs: 0 });
@@ -612,16 +609,25 @@ export class Connector implements AsyncDisposable {
     const wrapped =
       error instanceof LostInFlight
         ? new ConnectionLostError(`The connection was lost while the statement was in flight${idempotent ? ', and again on its retry' : ''}.`, {
-            cause,
-            driver: info,
+            ...this.#fromDriver(cause),
             mayHaveApplied: !idempotent,
           })
-        : new QueryError(`MySQL rejected the statement (${info.code ?? 'unknown error'}).`, {
-            cause,
-            driver: info,
+        : new QueryError(`MySQL rejected the statement: ${describeDriverError(info)}.`, {
+            ...this.#fromDriver(cause),
             retryable: classifyDriverError(cause) === 'statement-retryable',
           });
     return report ? this.#report(wrapped) : wrapped;
+  }
+
+  /**
+   * What an error built from a driver error keeps of it: the error itself as `cause` (redacted by
+   * the error's constructor), its codes, and the server's raw text only when `exposeServerMessages` is on.
+   */
+  #fromDriver(error: unknown): { cause: unknown; driver: DriverErrorInfo; serverMessage?: string } {
+    const cause = unwrapLost(error);
+    const context = { cause, driver: driverErrorInfo(cause) };
+    if (this.#options?.exposeServerMessages !== true || !(cause instanceof Error) || cause instanceof CachefrontMysqlError) return context;
+    return { ...context, serverMessage: cause.message };
   }
 
   #report<E extends CachefrontMysqlError>(error: E): E {
@@ -652,8 +658,7 @@ export class Connector implements AsyncDisposable {
         if (error instanceof LostInFlight) await this.#closeSlot(slot, 'lost');
         throw this.#report(
           new TransactionError('The transaction could not begin.', {
-            cause: unwrapLost(error),
-            driver: driverErrorInfo(unwrapLost(error)),
+            ...this.#fromDriver(error),
             mayHaveCommitted: false,
           }),
         );
@@ -666,8 +671,7 @@ export class Connector implements AsyncDisposable {
       void this.#closeSlot(slot, error.timedOut ? 'timeout' : 'lost');
       return this.#report(
         new TransactionError('The connection was lost inside the transaction; the server rolls it back, and nothing was re-run on another connection.', {
-          cause: error.cause,
-          driver: driverErrorInfo(error.cause),
+          ...this.#fromDriver(error.cause),
           mayHaveCommitted: false,
         }),
       );
@@ -699,8 +703,7 @@ export class Connector implements AsyncDisposable {
         new TransactionError(
           lost ? 'The connection was lost during COMMIT; the transaction may or may not have committed.' : 'COMMIT failed; the transaction was rolled back.',
           {
-            cause: unwrapLost(error),
-            driver: driverErrorInfo(unwrapLost(error)),
+            ...this.#fromDriver(error),
             mayHaveCommitted: lost,
           },
         ),
@@ -743,12 +746,12 @@ export class Connector implements AsyncDisposable {
     if (candidates.length === 0) return [];
     // Whole units of the dialect, rounded up: never reap younger than the threshold.
     const minimumIdle = Math.ceil(thresholdMs / this.#processlist.unitMs);
-    const still = (await queryWithin(
-      connection,
-      this.#processlist.recheck,
-      [candidates.map((row) => row.id), minimumIdle],
-      this.#statementTimeout(opts, opts.connectTimeoutMs),
-    )) as Array<{
+    const check = recheck(
+      this.#processlist,
+      candidates.map((row) => row.id),
+      minimumIdle,
+    );
+    const still = (await queryWithin(connection, check.text, check.values, this.#statementTimeout(opts, opts.connectTimeoutMs))) as Array<{
       id: number | string;
     }>;
     const confirmed = new Set(still.map((row) => Number(row.id)));
@@ -782,7 +785,7 @@ export class Connector implements AsyncDisposable {
  * The connector owns time: a driver that hangs (a half-open socket, a frozen peer) cannot hold a
  * statement past its timeout. A timed-out connection is destroyed, since its state is unknown.
  */
-function queryWithin(connection: DriverConnection, text: string, values: readonly unknown[], timeoutMs: number | undefined): Promise<QueryOutput> {
+function queryWithin(connection: DriverConnection, text: string, values: readonly SqlValue[], timeoutMs: number | undefined): Promise<QueryOutput> {
   if (timeoutMs === undefined) return connection.query(text, values);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionLimitError, classifyDriverError, ERROR_TABLE, QueryError, RedactedDriverError, redactServerMessage } from './errors.js';
+import { ConnectionLimitError, classifyDriverError, describeDriverError, driverErrorInfo, ERROR_TABLE, QueryError, RedactedDriverError } from './errors.js';
 
 const driverError = (fields: { code?: string; errno?: number; sqlState?: string; message?: string }) =>
   Object.assign(new Error(fields.message ?? 'boom'), fields);
@@ -38,10 +38,17 @@ describe('classifyDriverError', () => {
 });
 
 describe('redaction', () => {
-  it('removes quoted literals from server messages', () => {
-    expect(redactServerMessage("Duplicate entry 'alice@example.com' for key 'email'")).toBe("Duplicate entry '…' for key '…'");
-    expect(redactServerMessage("Incorrect integer value: 'it''s' for column `n`")).toBe("Incorrect integer value: '…' for column `n`");
-    expect(redactServerMessage('x'.repeat(1000)).length).toBeLessThanOrEqual(301);
+  it('describes an error from its codes alone, never from the server text', () => {
+    const original = driverError({ code: 'ER_DUP_ENTRY', errno: 1062, sqlState: '23000', message: "Duplicate entry 'alice@example.com' for key 'email'" });
+    expect(new RedactedDriverError(original).message).toBe('a duplicate value for a unique key (ER_DUP_ENTRY, errno 1062, SQLSTATE 23000)');
+    expect(describeDriverError({ code: 'ECONNRESET', errno: undefined, sqlState: undefined })).toBe('the connection was reset (ECONNRESET)');
+    expect(describeDriverError({ code: undefined, errno: 65_000, sqlState: 'HY000' })).toBe('the server reported an error (errno 65000, SQLSTATE HY000)');
+    expect(describeDriverError({ code: undefined, errno: undefined, sqlState: undefined })).toBe('the driver reported an error');
+  });
+
+  it('shows no code that is not shaped like one (a code is never free text)', () => {
+    const info = driverErrorInfo(driverError({ code: "secret' value", errno: 1.5, sqlState: 'not a state', message: 'x' }));
+    expect(info).toEqual({ code: undefined, errno: undefined, sqlState: undefined });
   });
 
   it('keeps codes and drops the SQL a driver error carries', () => {

@@ -32,18 +32,18 @@ export {
   classifyDriverError,
   DeadlineError,
   type DriverErrorInfo,
+  describeDriverError,
   ERROR_TABLE,
   type ErrorClass,
   type MysqlErrorCode,
   OptionsError,
   QueryError,
   RedactedDriverError,
-  redactServerMessage,
   StatementError,
   TransactionError,
 } from './errors.js';
 export { CHANNEL_PREFIX, type ConnectorEventName, type ConnectorEvents } from './events.js';
 export { type ConnectionInput, type ConnectionSource, type ConnectorOptions, DEFAULT_OPTIONS, type ResolvedOptions } from './options.js';
-export { isSqlStatement, looksIdempotent, type SqlStatement, sql } from './sql.js';
+export { isSqlStatement, looksIdempotent, SqlStatement, type SqlValue, sql } from './sql.js';
 export type { IsolationLevel } from './statements.js';
 export type { ConnectorStats } from './stats.js';

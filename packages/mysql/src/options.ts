@@ -89,6 +89,14 @@ export interface ConnectorOptions {
    * @default undefined (the server's wait_timeout)
    */
   sessionIdleTimeoutMs?: number | undefined;
+  /**
+   * Adds the server's own message text, unredacted, to errors as `serverMessage`. The server echoes
+   * values in it (duplicate keys, bad values, a trigger's SIGNAL text, syntax errors near a
+   * parameter), so this puts query parameters into errors, logs and `error` events: for local
+   * debugging only. Messages themselves are always built from errno, code and SQLSTATE.
+   * @default false
+   */
+  exposeServerMessages?: boolean;
   /** The client library. @default mysql2 */
   driver?: Driver;
   /** Clock, injectable for tests. @default Date.now */
@@ -123,6 +131,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   sessionIdleTimeoutMs: undefined,
   deadlineMarginMs: 250,
   probeIdleMs: 1000,
+  exposeServerMessages: false,
 } as const);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -178,10 +187,27 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/**
+ * Character sets in which the bytes of a quote and a backslash never occur inside another
+ * character. Multi-byte sets like GBK, Big5 or SJIS can hide 0x5C in a character's second byte, the
+ * classic way past client-side escaping: they are refused.
+ */
+const SAFE_CHARSET = /^(UTF8MB4|UTF8MB3|UTF8|LATIN1|ASCII)(_[A-Z0-9_]+)?$/i;
+const TIMEZONE = /^(Z|local|[+-]\d\d:?\d\d)$/;
+
 /** Resolves the connection source and fills host and port. Called before every physical connect. */
 export async function resolveConnection(source: ConnectionSource): Promise<ConnectionConfig> {
   const input = typeof source === 'function' ? await source() : source;
   if (typeof input !== 'object' || input === null) throw new OptionsError('`connection` must be an object or a function returning one.');
   if (typeof input.user !== 'string' || input.user.length === 0) throw new OptionsError('`connection.user` is required.');
+  if (input.timezone !== undefined && (typeof input.timezone !== 'string' || !TIMEZONE.test(input.timezone))) {
+    throw new OptionsError("`connection.timezone` must be 'Z', 'local' or an offset like '+02:00'.");
+  }
+  const charset = input.driverOptions?.['charset'];
+  if (charset !== undefined && (typeof charset !== 'string' || !SAFE_CHARSET.test(charset))) {
+    throw new OptionsError(
+      '`connection.driverOptions.charset` must be a utf8mb4, utf8, latin1 or ascii character set (multi-byte sets such as GBK make escaping unsafe).',
+    );
+  }
   return { ...input, host: input.host ?? '127.0.0.1', port: input.port ?? 3306 };
 }

@@ -1,3 +1,5 @@
+import { type SqlStatement, sql } from './sql.js';
+
 /**
  * The administrative statements the connector sends. Kept in one place so the fake server of the
  * unit tests can recognise them, and so a reviewer sees everything the connector asks of the server.
@@ -18,17 +20,22 @@ export interface ProcesslistDialect {
    * user sees only its own threads anyway; with it, the WHERE keeps other users' threads out.
    */
   readonly usage: string;
-  /** Kill-time re-check: still ours, still asleep, still old enough (`?` = ids, minimum idle in `unitMs`). */
-  readonly recheck: string;
+  /** The text of the kill-time re-check up to its id list; `recheck()` completes it. */
+  readonly recheckPrefix: string;
   readonly unitMs: number;
 }
 
 const processlist = (name: ProcesslistDialect['name'], idle: string, unitMs: number): ProcesslistDialect => ({
   name,
   usage: `SELECT ID AS id, COMMAND AS command, ${idle} AS idle, @@max_connections AS maxConnections, @@max_user_connections AS maxUserConnections FROM information_schema.PROCESSLIST WHERE USER = ${OWN_USER}`,
-  recheck: `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID IN (?) AND USER = ${OWN_USER} AND COMMAND = 'Sleep' AND ${idle} >= ?`,
+  recheckPrefix: `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ${OWN_USER} AND COMMAND = 'Sleep' AND ${idle} >= ? AND ID IN (`,
   unitMs,
 });
+
+/** Kill-time re-check: which of `ids` are still ours, still asleep and idle at least `minimumIdle` (in the dialect's unit). */
+export function recheck(dialect: ProcesslistDialect, ids: readonly number[], minimumIdle: number): SqlStatement {
+  return sql.raw(`${dialect.recheckPrefix}${ids.map(() => '?').join(', ')})`, [minimumIdle, ...ids]);
+}
 
 export const MARIADB_PROCESSLIST = processlist('mariadb', 'TIME_MS', 1);
 export const MYSQL_PROCESSLIST = processlist('mysql', 'TIME', 1000);

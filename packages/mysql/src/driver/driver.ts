@@ -1,3 +1,5 @@
+import type { SqlValue } from '../sql.js';
+
 /**
  * The seam between the connector and a MySQL client library. The connector needs only these calls;
  * `mysql2-driver.ts` implements them on mysql2, and the unit tests implement them on a fake server
@@ -15,7 +17,7 @@ export interface ConnectionConfig {
   readonly ssl?: string | Record<string, unknown> | undefined;
   /** Socket path, instead of host and port. */
   readonly socketPath?: string | undefined;
-  /** Session time zone for DATETIME conversion, `'Z'` by default. */
+  /** Session time zone for DATETIME conversion: `'Z'`, `'local'` or `'+HH:MM'`. @default 'Z' */
   readonly timezone?: string | undefined;
   /** Return DECIMAL columns as numbers instead of exact strings. @default false */
   readonly decimalNumbers?: boolean | undefined;
@@ -42,10 +44,12 @@ export interface DriverConnection {
   /** The server's thread id (CONNECTION_ID()), used to spare our own connection when reaping. */
   readonly threadId: number;
   /**
-   * Sends one statement and rejects with the driver's own error. Timeouts are the connector's
-   * business (it destroys a connection that overstays), so the driver needs none.
+   * Sends one statement and rejects with the driver's own error. `values` fill the `?`
+   * placeholders of `text` in order; they have passed the `sql` tag's checks (scalars only), and
+   * the driver writes them as literals that are correct for the session's `sql_mode`. Timeouts are
+   * the connector's business (it destroys a connection that overstays), so the driver needs none.
    */
-  query(text: string, values: readonly unknown[]): Promise<QueryOutput>;
+  query(text: string, values: readonly SqlValue[]): Promise<QueryOutput>;
   /** A round trip that changes nothing (COM_PING). */
   ping(timeoutMs: number): Promise<void>;
   /** Whether the connection is still believed usable (no fatal error, not closed). */

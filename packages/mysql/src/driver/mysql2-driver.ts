@@ -1,15 +1,23 @@
 /**
  * The only file that imports mysql2. It turns mysql2's callback connection into the small
- * `DriverConnection` the connector uses, and never formats values into SQL text itself: values go
- * to mysql2's `query` (text protocol, escaped client-side), which RDS Proxy can multiplex —
- * server-side prepared statements would pin the client to one proxy connection.
+ * `DriverConnection` the connector uses. Statements go over the text protocol, which RDS Proxy can
+ * multiplex (server-side prepared statements would pin the client to one proxy connection), with
+ * the values written as literals by `format.ts` — never by mysql2's escaping, which assumes
+ * backslash escapes and is injectable under `sql_mode` NO_BACKSLASH_ESCAPES. This file tracks that
+ * mode from what the server reports.
  */
 import mysql from 'mysql2';
+import { formatStatement, needsModeForBackslashes } from '../format.js';
+import type { SqlValue } from '../sql.js';
 import type { ConnectionConfig, Driver, DriverConnection, QueryOutput } from './driver.js';
+
+/** SERVER_STATUS_NO_BACKSLASH_ESCAPES, in the status flags of the handshake and of every OK packet. */
+const NO_BACKSLASH_ESCAPES = 0x200;
 
 /** The part of mysql2's connection this file uses, typed structurally. */
 interface Mysql2Connection {
   readonly threadId: number | null;
+  readonly _handshakePacket?: { readonly statusFlags?: number } | null;
   readonly state: string;
   query(options: { sql: string; values?: unknown[] }, callback: (error: unknown, result: unknown) => void): unknown;
   ping(callback: (error: unknown) => void): unknown;
@@ -24,11 +32,21 @@ interface Mysql2Connection {
 
 class Mysql2DriverConnection implements DriverConnection {
   #dead = false;
+  /** Whether the session reads a backslash as an ordinary character; first from the handshake. */
+  #noBackslashEscapes: boolean;
+  /**
+   * Whether the mode is known for this session. The handshake shows the server's global mode, but
+   * `init_connect` may change it after: the mode is read once before the first value whose literal
+   * depends on it, and every OK packet (which is where a SET would show) keeps it current.
+   */
+  #modeConfirmed = false;
 
   constructor(
     private readonly connection: Mysql2Connection,
     readonly threadId: number,
+    private readonly timezone: string,
   ) {
+    this.#noBackslashEscapes = ((connection._handshakePacket?.statusFlags ?? 0) & NO_BACKSLASH_ESCAPES) !== 0;
     // A fatal error or an end with no command pending arrives here. Without a listener mysql2 would
     // throw it from the event loop and crash the process (serverless-mysql issue #7's "enqueue after fatal error").
     connection.on('error', () => {
@@ -43,19 +61,36 @@ class Mysql2DriverConnection implements DriverConnection {
     return !this.#dead && this.connection.state === 'authenticated';
   }
 
-  query(text: string, values: readonly unknown[]): Promise<QueryOutput> {
+  async query(text: string, values: readonly SqlValue[]): Promise<QueryOutput> {
+    if (!this.#modeConfirmed && needsModeForBackslashes(values)) {
+      const [row] = (await this.#send('SELECT @@SESSION.sql_mode AS mode')) as Array<{ mode?: unknown }>;
+      this.#noBackslashEscapes = String(row?.mode ?? '').includes('NO_BACKSLASH_ESCAPES');
+      this.#modeConfirmed = true;
+    }
+    return this.#send(formatStatement(text, values, { noBackslashEscapes: this.#noBackslashEscapes, timezone: this.timezone }));
+  }
+
+  #send(text: string): Promise<QueryOutput> {
     return new Promise((resolve, reject) => {
-      const options: { sql: string; values?: unknown[] } = { sql: text };
-      if (values.length > 0) options.values = [...values];
-      this.connection.query(options, (error, result) => {
+      this.connection.query({ sql: text }, (error, result) => {
         if (error) {
           if (isFatal(error)) this.#dead = true;
           reject(error);
-        } else {
-          resolve(result as QueryOutput);
+          return;
         }
+        this.#track(result);
+        resolve(result as QueryOutput);
       });
     });
+  }
+
+  /** An OK packet carries the session's status flags: the mode as of this statement. */
+  #track(result: unknown): void {
+    const header = Array.isArray(result) ? result.at(-1) : result;
+    const status = typeof header === 'object' && header !== null ? (header as { serverStatus?: unknown }).serverStatus : undefined;
+    if (typeof status !== 'number') return;
+    this.#noBackslashEscapes = (status & NO_BACKSLASH_ESCAPES) !== 0;
+    this.#modeConfirmed = true;
   }
 
   ping(timeoutMs: number): Promise<void> {
@@ -124,14 +159,19 @@ function toMysql2Options(config: ConnectionConfig, timeoutMs: number): Record<st
     connectTimeout: Math.max(1, Math.floor(timeoutMs)),
     // Never let the driver turn multiple statements on silently: one statement per call.
     multipleStatements: false,
+    // Values are written by format.ts; mysql2 must not reinterpret the finished text.
+    queryFormat: undefined,
+    namedPlaceholders: false,
   };
 }
 
 /** The production driver, on mysql2. */
 export const mysql2Driver: Driver = {
   connect(config, timeoutMs) {
+    const timezone = config.timezone ?? 'Z';
+    const options = toMysql2Options(config, timeoutMs);
     return new Promise((resolve, reject) => {
-      const connection = mysql.createConnection(toMysql2Options(config, timeoutMs)) as unknown as Mysql2Connection;
+      const connection = mysql.createConnection(options) as unknown as Mysql2Connection;
       let settled = false;
       connection.on('error', (error) => {
         if (settled) return;
@@ -145,7 +185,7 @@ export const mysql2Driver: Driver = {
         if (settled) return;
         settled = true;
         connection.removeAllListeners('error');
-        resolve(new Mysql2DriverConnection(connection, connection.threadId ?? 0));
+        resolve(new Mysql2DriverConnection(connection, connection.threadId ?? 0, timezone));
       });
     });
   },

@@ -101,7 +101,7 @@ export class FakeServer implements Driver {
   run(thread: FakeThread, text: string, values: readonly unknown[]): QueryOutput {
     this.log.push({ thread: thread.id, text, values });
     for (const dialect of [MARIADB_PROCESSLIST, MYSQL_PROCESSLIST]) {
-      if (text !== dialect.usage && text !== dialect.recheck) continue;
+      if (text !== dialect.usage && !text.startsWith(dialect.recheckPrefix)) continue;
       if (dialect === MARIADB_PROCESSLIST && this.flavor === 'mysql')
         throw serverError('ER_BAD_FIELD_ERROR', 1054, "Unknown column 'TIME_MS' in 'field list'", '42S22');
       // TIME counts whole seconds, TIME_MS milliseconds.
@@ -115,7 +115,7 @@ export class FakeServer implements Driver {
           maxUserConnections: this.maxUserConnections,
         }));
       }
-      const [ids, minimum] = values as [number[], number];
+      const [minimum = 0, ...ids] = values as number[];
       const rows = this.liveThreads(thread.user)
         .filter((t) => ids.includes(t.id) && t.command === 'Sleep' && idle(t) >= minimum)
         .map((t) => ({ id: t.id }));
