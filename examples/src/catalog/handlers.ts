@@ -43,6 +43,8 @@ export interface ScheduledEvent {
 export interface MaintenanceResult {
   /** Tags replayed from the outbox (committed writes whose invalidation had not reached Redis). */
   drained: number;
+  /** Outbox rows that could not be applied (reported on `OUTBOX_SKIP_CHANNEL` too; see `layer.drain()`). */
+  skipped: number;
   /** Zombie connections of the application's user that were killed. */
   killed: number;
   limit: number;
@@ -268,7 +270,7 @@ export function createHandlers(deps: { layer: DataLayer<SqlStatement, Connector>
     try {
       const drained = await layer.drain();
       const reaped = await layer.db.reap();
-      return { drained, killed: reaped.killed.length, limit: reaped.limit, used: reaped.used };
+      return { drained: drained.tags, skipped: drained.skipped.length, killed: reaped.killed.length, limit: reaped.limit, used: reaped.used };
     } catch (error) {
       logger.error(logEntry(error, 'maintenance', context, 500));
       throw error; // a scheduled invocation that fails is retried and shows in the function's error metric

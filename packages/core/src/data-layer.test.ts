@@ -26,7 +26,14 @@ class FakeDb implements DatabasePort<Stmt, SqlRunner<Stmt>> {
   async query(statement: Stmt): Promise<unknown[]> {
     this.#check();
     this.queries += 1;
-    if (statement.text.startsWith('SELECT id, tags FROM')) return [...this.outbox].map(([id, tags]) => ({ id, tags }));
+    if (statement.text.startsWith('SELECT id, tags FROM')) {
+      const [after, limit] = statement.values as [number, number];
+      return [...this.outbox]
+        .filter(([id]) => id > after)
+        .sort(([a], [b]) => a - b)
+        .slice(0, limit)
+        .map(([id, tags]) => ({ id, tags }));
+    }
     return [];
   }
 
@@ -263,9 +270,27 @@ describe('writes', () => {
     await products.get({ id: 1 });
     db.setPrice(1, '9.99');
     db.outbox.set(99, JSON.stringify(['product:1'])); // committed with the write, never invalidated
-    expect(await layer.drain()).toBe(1);
+    expect(await layer.drain()).toEqual({ tags: 1, rows: 1, skipped: [] });
     expect(db.outbox.size).toBe(0);
     expect((await products.get({ id: 1 })).price).toBe('9.99');
+  });
+
+  it('drain() pages through every row, and a row it cannot apply never wedges the ones behind it', async () => {
+    const { products, layer, db } = setup();
+    await products.get({ id: 1 });
+    db.setPrice(1, '1.11');
+    db.outbox.set(1, 'not json');
+    db.outbox.set(2, JSON.stringify(['product:7', '\ud800']));
+    for (let id = 3; id < 1203; id += 1) db.outbox.set(id, JSON.stringify([`product:${id}`]));
+    db.outbox.set(1203, JSON.stringify(['product:1']));
+    const result = await layer.drain();
+    expect(result.skipped).toEqual([
+      { id: 1, reason: 'unreadable' },
+      { id: 2, reason: 'invalid-tags' },
+    ]);
+    expect(result.rows).toBe(1202);
+    expect([...db.outbox.keys()]).toEqual([1]); // the unreadable row stays for a person to look at
+    expect((await products.get({ id: 1 })).price).toBe('1.11');
   });
 });
 

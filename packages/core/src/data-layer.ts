@@ -1,6 +1,8 @@
+import diagnostics from 'node:diagnostics_channel';
 import type { z } from 'zod';
-import { InvalidationPendingError, issuesOf, LoadedValueError, RepositoryError, ValidationError } from './errors.js';
+import { InvalidationPendingError, issuesOf, LoadedValueError, RepositoryError, UNREADABLE, ValidationError } from './errors.js';
 import type { CachePort, CacheResultPort, DatabasePort, DeadlineSource, EntityPort, LoadContextPort, SqlRunner, StatementBuilder } from './ports.js';
+import { declaredKey } from './schema-paths.js';
 
 /** A repository as defined: schemas, keys, tags, TTLs and loaders. It runs once bound to a data layer. */
 export interface RepositoryDefinition<PS extends z.ZodType, VS extends z.ZodType, Db> {
@@ -78,6 +80,28 @@ export interface DataLayerOptions<S, Db extends DatabasePort<S, SqlRunner<S>>> {
   readonly outboxTable?: string | false;
 }
 
+/** An outbox row `drain()` could not apply: left alone (unreadable) or removed (its tags can never be cached), never in the way. */
+export interface SkippedOutboxRow {
+  readonly id: number;
+  /** `unreadable`: not a JSON list of strings, kept for a person to look at. `invalid-tags`: some tags could never be cached; the others were invalidated. */
+  readonly reason: 'unreadable' | 'invalid-tags';
+}
+
+export interface DrainResult {
+  /** Distinct tags invalidated. */
+  readonly tags: number;
+  /** Outbox rows applied and removed. */
+  readonly rows: number;
+  readonly skipped: readonly SkippedOutboxRow[];
+}
+
+/** `node:diagnostics_channel` on which `drain()` reports each row it skipped (`{ id, reason }`, never the row's content). */
+export const OUTBOX_SKIP_CHANNEL = 'cachefront:core:outbox-skip';
+const outboxSkip = diagnostics.channel(OUTBOX_SKIP_CHANNEL);
+
+/** Outbox rows read per round trip by `drain()`. */
+const OUTBOX_PAGE = 500;
+
 /** The transaction object a database hands to `transaction(work)`: `Transaction` for `@cachefront/mysql`. */
 export type TransactionOf<Db> = Db extends { transaction(work: (tx: infer Tx) => Promise<unknown>): Promise<unknown> } ? Tx : never;
 
@@ -125,14 +149,38 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
     type T = z.output<VS>;
     const { name } = definition;
     const parseParams = (params: unknown): P => {
-      const parsed = definition.params.safeParse(params);
-      if (!parsed.success) throw new ValidationError(name, issuesOf(parsed.error));
+      let parsed: ReturnType<typeof definition.params.safeParse>;
+      try {
+        parsed = definition.params.safeParse(params);
+      } catch {
+        throw new ValidationError(name, [UNREADABLE]);
+      }
+      if (!parsed.success) throw new ValidationError(name, issuesOf(parsed.error, (path, depth) => declaredKey(definition.params, path, depth)));
       return parsed.data;
+    };
+    const parseList = (list: unknown): P[] => {
+      let items: unknown[];
+      try {
+        if (!Array.isArray(list)) throw new TypeError('not an array');
+        items = [...list];
+      } catch {
+        throw new ValidationError(name, [{ path: '(root)', message: 'getMany() takes an array of parameter sets.' }]);
+      }
+      return items.map(parseParams);
     };
     const checkLoaded = (value: unknown): T => {
       const parsed = definition.value.safeParse(value);
-      if (!parsed.success) throw new LoadedValueError(name, issuesOf(parsed.error));
+      if (!parsed.success) throw new LoadedValueError(name, issuesOf(parsed.error, (path, depth) => declaredKey(definition.value, path, depth)));
       return parsed.data;
+    };
+    /**
+     * Tags of parameters for a write or an invalidation, checked at the edge: a tag the cache could
+     * never store is a typed error before any I/O. (A read gets the same typed error from the cache.)
+     */
+    const tagsOf = (parsed: P): readonly string[] => {
+      const tags = definition.tags?.(parsed) ?? [];
+      this.cache.validateTags(tags);
+      return tags;
     };
     const entity: EntityPort<P, T> = this.cache.entity<P, T>({
       name,
@@ -155,7 +203,7 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
       read,
       get: async (params) => (await read(params)).value,
       getMany: async (list) => {
-        const parsed = list.map(parseParams);
+        const parsed = parseList(list);
         await this.#beforeRead();
         const loadMany =
           definition.loadMany ??
@@ -173,12 +221,11 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
         return results.map((result) => result.value);
       },
       invalidate: async (params) => {
-        const parsed = parseParams(params);
-        await this.invalidate(definition.tags?.(parsed) ?? []);
+        await this.invalidate(tagsOf(parseParams(params)));
       },
       write: async (params, work, writeOptions = {}) => {
-        const parsed = parseParams(params); // before the transaction: a bad parameter writes nothing
-        const own = definition.tags?.(parsed) ?? [];
+        // Before the transaction: a bad parameter, or a tag the cache could never store, writes nothing.
+        const own = tagsOf(parseParams(params));
         const { also = [], warm = true } = writeOptions;
         return this.write(work, {
           tags: (result) => [...own, ...(typeof also === 'function' ? also(result) : also)],
@@ -197,10 +244,13 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
   async write<R>(work: (tx: TransactionOf<Db>) => Promise<R>, options: WriteOptions<R>): Promise<R> {
     let tags: readonly string[] = [];
     let outboxId: number | undefined;
+    if (typeof options.tags !== 'function') this.cache.validateTags(options.tags); // before BEGIN when they are known
     const result = await this.db.transaction(async (tx) => {
       // The port types the transaction loosely; it is the database's own transaction object.
       const value = await work(tx as unknown as TransactionOf<Db>);
       tags = [...new Set(typeof options.tags === 'function' ? options.tags(value) : options.tags)];
+      // Before COMMIT: a tag that could never be invalidated rolls the write back, and never reaches the outbox.
+      this.cache.validateTags(tags);
       if (this.#outbox && tags.length > 0) {
         const header = (await tx.execute(this.#sql.raw(`INSERT INTO ${this.#outbox} (tags) VALUES (?)`, [JSON.stringify(tags)]))) as { insertId?: number };
         outboxId = header.insertId;
@@ -226,19 +276,75 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
   }
 
   /**
-   * Replays every pending invalidation: the in-memory ones and the outbox rows. Returns how many
-   * tags it invalidated. Safe to run anywhere and any time (a scheduled function, say).
+   * Replays every pending invalidation: the in-memory ones and every outbox row, a page at a time.
+   * A row it cannot apply is skipped and reported (in the result and on `OUTBOX_SKIP_CHANNEL`),
+   * never in the way of the rows behind it. Safe to run anywhere and any time (a scheduled function, say).
    */
-  async drain(): Promise<number> {
-    const rows = this.#outbox
-      ? ((await this.db.query(this.#sql.raw(`SELECT id, tags FROM ${this.#outbox} ORDER BY id LIMIT 1000`))) as Array<{ id: number | string; tags: string }>)
-      : [];
-    const tags = new Set(this.#pending);
-    for (const row of rows) for (const tag of JSON.parse(row.tags) as string[]) tags.add(tag);
-    if (tags.size > 0) await this.cache.invalidate([...tags]);
-    for (const tag of tags) this.#pending.delete(tag);
-    if (rows.length > 0) await this.#forget(rows.map((row) => Number(row.id)));
-    return tags.size;
+  async drain(): Promise<DrainResult> {
+    const skipped: SkippedOutboxRow[] = [];
+    let tagCount = 0;
+    let rowCount = 0;
+    const memory = [...this.#pending];
+    if (memory.length > 0) {
+      await this.cache.invalidate(memory);
+      for (const tag of memory) this.#pending.delete(tag);
+      tagCount += memory.length;
+    }
+    for (let after = 0; this.#outbox; ) {
+      const page = (await this.db.query(
+        this.#sql.raw(`SELECT id, tags FROM ${this.#outbox} WHERE id > ? ORDER BY id LIMIT ?`, [after, OUTBOX_PAGE]),
+      )) as Array<{ id: number | string; tags: unknown }>;
+      const rows = page.filter((row) => Number(row.id) > after);
+      if (rows.length === 0) break;
+      after = Math.max(...rows.map((row) => Number(row.id)));
+      const tags = new Set<string>();
+      const applied: number[] = [];
+      for (const row of rows) {
+        const id = Number(row.id);
+        const decoded = this.#decodeOutboxTags(row.tags);
+        if (decoded === undefined) {
+          skipped.push(this.#skip(id, 'unreadable'));
+          continue;
+        }
+        if (decoded.invalid > 0) skipped.push(this.#skip(id, 'invalid-tags'));
+        for (const tag of decoded.valid) tags.add(tag);
+        applied.push(id);
+      }
+      if (tags.size > 0) await this.cache.invalidate([...tags]);
+      tagCount += tags.size;
+      rowCount += applied.length;
+      await this.#forget(applied);
+      if (page.length < OUTBOX_PAGE) break;
+    }
+    return { tags: tagCount, rows: rowCount, skipped };
+  }
+
+  /** An outbox row's tags: the ones the cache can store, and how many it cannot; undefined when the row is not a JSON list of strings. */
+  #decodeOutboxTags(text: unknown): { valid: string[]; invalid: number } | undefined {
+    let list: unknown;
+    try {
+      list = JSON.parse(String(text));
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(list) || !list.every((tag) => typeof tag === 'string')) return undefined;
+    const valid: string[] = [];
+    let invalid = 0;
+    for (const tag of list as string[]) {
+      try {
+        this.cache.validateTags([tag]);
+        valid.push(tag);
+      } catch {
+        invalid += 1;
+      }
+    }
+    return { valid, invalid };
+  }
+
+  #skip(id: number, reason: SkippedOutboxRow['reason']): SkippedOutboxRow {
+    const row = { id, reason };
+    if (outboxSkip.hasSubscribers) outboxSkip.publish(row);
+    return row;
   }
 
   /** Creates the outbox table if it does not exist. */

@@ -16,9 +16,35 @@ export interface Issue {
   readonly message: string;
 }
 
-export function issuesOf(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }): Issue[] {
-  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+/** The part of a zod issue that is read: never its `input`. */
+export interface SchemaIssue {
+  readonly code?: string;
+  readonly path: ReadonlyArray<PropertyKey>;
+  readonly message: string;
 }
+
+/**
+ * Issues as a person needs them, with nothing of the input in them: a path segment is shown only
+ * when `knownKey` says the schema declares it (a record's keys, an unknown key's name are input),
+ * and zod's message for unrecognized keys, which names them, is replaced.
+ */
+export function issuesOf(error: { issues: ReadonlyArray<SchemaIssue> }, knownKey: (path: readonly PropertyKey[], depth: number) => boolean = () => false): Issue[] {
+  return error.issues.map((issue) => {
+    const shown: string[] = [];
+    for (let depth = 0; depth < issue.path.length; depth += 1) {
+      if (knownKey(issue.path, depth)) shown.push(String(issue.path[depth]));
+      else {
+        shown.push('…');
+        break;
+      }
+    }
+    const message = issue.code === 'unrecognized_keys' ? 'Unrecognized key(s)' : issue.message;
+    return { path: shown.join('.') || '(root)', message };
+  });
+}
+
+/** The issue of parameters the schema could not even read: a throwing getter, a revoked Proxy. */
+export const UNREADABLE: Issue = Object.freeze({ path: '(root)', message: 'The parameters could not be read (a getter threw, or a Proxy refused).' });
 
 /** The parameters failed the repository's schema; nothing touched Redis or MySQL. */
 export class ValidationError extends CachefrontCoreError {

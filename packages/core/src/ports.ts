@@ -41,6 +41,8 @@ export interface CachePort {
   }): EntityPort<P, T>;
   /** Throws when Redis cannot be reached; the error is never swallowed. */
   invalidate(tags: readonly string[]): Promise<void>;
+  /** Throws a typed error, touching nothing, when a tag could never be stored or invalidated (a lone surrogate, an empty string, ...). */
+  validateTags(tags: readonly string[]): void;
   /** Subscribes to the cache's trouble events ('bypass', 'timeout', 'error'). */
   on(event: 'bypass' | 'timeout' | 'error', listener: (payload: unknown) => void): () => void;
 }
