@@ -120,20 +120,18 @@ function encodeObject(value: object, level: number, budget: Budget): string {
 }
 
 function encodeRecord(value: object, level: number, budget: Budget): string {
-  const names: string[] = [];
-  for (const key of Reflect.ownKeys(value)) {
-    if (typeof key !== 'string') throw unsupported('an object with symbol keys', level - 1);
-    names.push(key);
-  }
-  names.sort();
+  const names = Reflect.ownKeys(value);
+  for (const key of names) if (typeof key !== 'string') throw unsupported('an object with symbol keys', level - 1);
+  if (names.length > 1) names.sort();
   let escaped = false;
-  const parts: string[] = [];
-  for (const name of names) {
+  let body = '{';
+  for (let i = 0; i < names.length; i += 1) {
+    const name = names[i] as string;
     spend(budget, name.length + 4);
     if (name === '$cf') escaped = true;
-    parts.push(`${JSON.stringify(name)}:${encode(ownData(value, name, level), level, budget)}`);
+    body += `${i === 0 ? '' : ','}${JSON.stringify(name)}:${encode(ownData(value, name, level), level, budget)}`;
   }
-  const body = `{${parts.join(',')}}`;
+  body += '}';
   // An object with the tag property itself is wrapped, so it can never read as a tagged value.
   return escaped ? `{"$cf":"obj","v":${body}}` : body;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Cache } from './cache.js';
 import type { CacheDriver } from './drivers/driver.js';
 import { MemoryDriver } from './drivers/memory-driver.js';
-import { CacheKeyError } from './errors.js';
+import { CacheKeyError, CodecError } from './errors.js';
 import type { CacheEventName } from './events.js';
 
 const SECRET = 'carol@secret.example';
@@ -90,6 +90,7 @@ describe('invalid keys are refused at the edge, before any I/O', () => {
     revoke();
     const hostile = [
       { n: new Number(1) },
+      // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested
       [, 1],
       new String('a'),
       deep,
@@ -165,6 +166,34 @@ describe('invalid keys are refused at the edge, before any I/O', () => {
     expect((await items.get({ id: 1 }, load)).status).toBe('fresh');
     await cache.invalidate(['__proto__']);
     expect((await items.get({ id: 1 }, load)).status).toBe('miss');
+  });
+});
+
+describe('only Redis trouble counts toward the breaker', () => {
+  it('a key or codec error escaping a driver call is passed on without counting; a Redis error counts', async () => {
+    let thrown: Error = new CacheKeyError('x');
+    const store = new MemoryDriver();
+    const driver = new Proxy(store, {
+      get(target, property, receiver) {
+        const original = Reflect.get(target, property, receiver);
+        if (property === 'read') return () => Promise.reject(thrown);
+        return typeof original === 'function' ? original.bind(target) : original;
+      },
+    }) as CacheDriver;
+    const cache = new Cache(driver, { namespace: 't', breakerThreshold: 1 });
+    const opened: unknown[] = [];
+    cache.on('circuit-open', (payload) => opened.push(payload));
+    const items = cache.entity<{ id: number }, string>({ name: 'item', ttlMs: 60_000 });
+    for (const error of [new CacheKeyError('x'), new CodecError('y')]) {
+      thrown = error;
+      expect((await items.get({ id: 1 }, async () => 'v')).value).toBe('v');
+    }
+    expect(cache.stats()).toMatchObject({ errors: 0, bypasses: 0 });
+    expect(opened).toEqual([]);
+    thrown = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    await items.get({ id: 1 }, async () => 'v');
+    expect(cache.stats().errors).toBe(1);
+    expect(opened).toHaveLength(1);
   });
 });
 

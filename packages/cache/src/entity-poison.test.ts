@@ -37,8 +37,7 @@ function setup() {
   });
   const events: CacheEventName[] = [];
   for (const event of ['mismatch', 'decode-error', 'error', 'bypass', 'circuit-open'] as const) cache.on(event, () => events.push(event));
-  const entity = (name: string, version = 1) =>
-    cache.entity<{ id: number }, Item>({ name, version, ttlMs: 60_000, tags: ({ id }) => [`item:${id}`] });
+  const entity = (name: string, version = 1) => cache.entity<{ id: number }, Item>({ name, version, ttlMs: 60_000, tags: ({ id }) => [`item:${id}`] });
   const loaderOf =
     (entity: string) =>
     async ({ id }: { id: number }): Promise<Item> => ({ entity, id });
