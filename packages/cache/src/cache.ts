@@ -125,6 +125,7 @@ export class Cache {
     return new Promise<R>((resolve, reject) => {
       const fail = (error: unknown) => {
         if (error instanceof CacheKeyError || error instanceof CodecError) {
+          this.#breaker.abstain();
           reject(error);
           return;
         }

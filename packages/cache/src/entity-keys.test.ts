@@ -195,6 +195,34 @@ describe('only Redis trouble counts toward the breaker', () => {
     expect(cache.stats().errors).toBe(1);
     expect(opened).toHaveLength(1);
   });
+
+  it('a half-open trial that ends in a key error gives the trial back instead of keeping the breaker open', async () => {
+    const clock = { now: 0 };
+    let answer: 'refused' | 'key-error' | 'ok' = 'refused';
+    const store = new MemoryDriver({ now: () => clock.now });
+    const driver = new Proxy(store, {
+      get(target, property, receiver) {
+        const original = Reflect.get(target, property, receiver);
+        if (property === 'read' && answer !== 'ok') {
+          return () => Promise.reject(answer === 'key-error' ? new CacheKeyError('x') : Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+        }
+        return typeof original === 'function' ? original.bind(target) : original;
+      },
+    }) as CacheDriver;
+    const cache = new Cache(driver, { namespace: 't', breakerThreshold: 1, breakerOpenMs: 100, now: () => clock.now });
+    const closed: unknown[] = [];
+    cache.on('circuit-close', (payload) => closed.push(payload));
+    const items = cache.entity<{ id: number }, string>({ name: 'item', ttlMs: 60_000 });
+    const load = async () => 'v';
+    await items.get({ id: 1 }, load); // opens the breaker
+    clock.now += 100;
+    answer = 'key-error';
+    await items.get({ id: 1 }, load); // the half-open trial: no verdict
+    answer = 'ok';
+    await items.get({ id: 1 }, load); // a new trial is let through, succeeds, closes
+    expect(closed).toHaveLength(1);
+    expect((await items.get({ id: 1 }, load)).status).toBe('fresh');
+  });
 });
 
 describe('values that cannot be cached are served, not cached, and never count toward the breaker', () => {
