@@ -31,6 +31,14 @@ export class CircuitBreaker {
     if (wasOpen) this.onClose();
   }
 
+  /**
+   * A call that ended for a reason other than Redis (a key or codec error): no verdict either way.
+   * A half-open trial is given back, so the next call may try again.
+   */
+  abstain(): void {
+    this.#trialInFlight = false;
+  }
+
   failure(): void {
     this.#failures += 1;
     this.#trialInFlight = false;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalize, compress, decodeValue, decompress, encodeValue } from './codec.js';
+import { canonicalize } from './canonical.js';
+import { compress, decodeValue, decompress, encodeValue } from './codec.js';
 import { decodeHeader, decodePayload, encodeEntry } from './entry.js';
 import { CodecError } from './errors.js';
 import { paramKey } from './keys.js';
@@ -83,10 +84,11 @@ describe('codec', () => {
         value,
         fc.dictionary(fc.string({ minLength: 1 }), fc.option(fc.string(), { nil: null })),
         fc.integer({ min: 0, max: 200 }),
-        (payload, tags, above) => {
-          const bytes = encodeEntry({ freshUntil: 10, staleUntil: 20, tags }, payload, above);
+        fc.string({ unit: 'binary' }),
+        (payload, tags, above, key) => {
+          const bytes = encodeEntry({ key, freshUntil: 10, staleUntil: 20, tags }, payload, above);
           const header = decodeHeader(bytes);
-          expect(header).toMatchObject({ freshUntil: 10, staleUntil: 20, tags });
+          expect(header).toMatchObject({ key, freshUntil: 10, staleUntil: 20, tags });
           expect(decodePayload(bytes, header)).toStrictEqual(payload);
         },
       ),

@@ -111,7 +111,7 @@ function fromWire(value: unknown): unknown {
   }
 }
 
-/** Text form of a value: JSON with tagged types. Also the canonical form for keys when `sortKeys` is set. */
+/** Text form of a value: JSON with tagged types. (Keys use the stricter canonical form in canonical.ts.) */
 export function encodeValue(value: unknown): string {
   return JSON.stringify(toWire(value, new Set()));
 }
@@ -120,23 +120,6 @@ export function decodeValue(text: string): unknown {
   const parsed: unknown = JSON.parse(text);
   // Every tagged value is an object with a "$cf" key: text without it is plain JSON already.
   return text.includes('"$cf"') ? fromWire(parsed) : parsed;
-}
-
-/**
- * A stable text for parameters: object keys sorted, types tagged. Two parameter sets get the same
- * text only when they are equal values, which makes it safe to build keys from.
- */
-export function canonicalize(value: unknown): string {
-  return JSON.stringify(sortKeys(toWire(value, new Set())));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(sortKeys);
-  const record = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort()) assign(out, key, sortKeys(record[key]));
-  return out;
 }
 
 /** Deflate, when worth it. Returns the bytes and whether they are compressed. */

@@ -39,10 +39,24 @@ export class CacheOptionsError extends CachefrontCacheError {
   }
 }
 
+/**
+ * Why a key could not be built: a name that breaks the key layout, a tag against the tag rules, a
+ * parameter of a kind that cannot be encoded injectively, parameters past the size or depth limits,
+ * parameters that throw when read, or a `getMany` list that is not an array.
+ */
+export type CacheKeyErrorReason = 'invalid-name' | 'invalid-tag' | 'unsupported-type' | 'too-deep' | 'too-large' | 'unreadable' | 'not-an-array';
+
+/**
+ * A key part is invalid: the read or invalidation is refused before any I/O (Redis and the loader
+ * are never called) and it never counts toward the circuit breaker. The message names the kind,
+ * length or position of the offending part, never its value.
+ */
 export class CacheKeyError extends CachefrontCacheError {
   override readonly name = 'CacheKeyError';
-  constructor(message: string) {
-    super('E_INVALID_KEY', message);
+  readonly reason: CacheKeyErrorReason;
+  constructor(message: string, options: { reason?: CacheKeyErrorReason; cause?: unknown } = {}) {
+    super('E_INVALID_KEY', message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.reason = options.reason ?? 'invalid-name';
   }
 }
 

@@ -6,7 +6,7 @@ export interface CacheEvents {
   stale: { entity: string; reason: 'lease-wait' | 'loader-error' | 'bypass' };
   miss: { entity: string };
   fill: { entity: string; bytes: number };
-  'fill-rejected': { entity: string; reason: 'stale-fill' | 'raced-value-tag' };
+  'fill-rejected': { entity: string; reason: 'stale-fill' | 'raced-value-tag' | 'invalid-tag' | 'uncacheable' };
   'lease-wait': { entity: string; waitedMs: number; outcome: 'value' | 'timeout' };
   timeout: { operation: string; timeoutMs: number };
   error: { operation: string; code: string | undefined };
@@ -14,6 +14,7 @@ export interface CacheEvents {
   'circuit-close': Record<string, never>;
   bypass: { entity: string; operation: string };
   'decode-error': { entity: string };
+  mismatch: { entity: string };
   oversize: { entity: string; bytes: number; maxValueBytes: number };
   invalidate: { tags: number };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { canonicalize } from './codec.js';
+import { canonicalize } from './canonical.js';
 import { CacheKeyError } from './errors.js';
+import { checkTag } from './tags.js';
 
 /**
  * Key layout. Every key of one entity shares the hash tag `{ns/entity}`, so its value and lease keys
@@ -10,8 +11,9 @@ import { CacheKeyError } from './errors.js';
  *   lease  cf:{cf/product}:3:l:[42]
  *   tag    cf:t:{cf#product%3A42}       (each tag in its own slot; tags cross entities)
  *
- * Parameters are canonicalized (sorted keys, tagged types), so two different parameter sets never
- * share a key; a long canonical form is replaced by its SHA-256.
+ * Parameters are canonicalized (sorted keys, tagged types, exotic values refused), so two different
+ * parameter sets never share a key; a long canonical form is replaced by its SHA-256. Tags follow
+ * the tag rules in tags.ts; a long one is hashed in its tag key (never in an entry's header).
  */
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -43,43 +45,29 @@ export function entityKeys(namespace: string, entity: string, version: number): 
   };
 }
 
-/** The key part for one parameter set. Injective: equal only for equal parameters. */
+/**
+ * The key part for one parameter set: its canonical text (see `canonicalize` for what is accepted),
+ * or `#` and the SHA-256 of it when longer than 128 characters. Injective: equal only for equal
+ * parameters; anything else is a `CacheKeyError`.
+ */
 export function paramKey(params: unknown): string {
-  const canonical = flatCanonical(params) ?? canonicalize(params);
+  const canonical = canonicalize(params);
   if (canonical.length <= MAX_PARAM_KEY_LENGTH) return canonical;
   // `#` never starts a canonical form (JSON), so a hashed key cannot collide with a plain one.
   return `#${createHash('sha256').update(canonical).digest('base64url')}`;
 }
 
-/** A tag's generation key. The tag is percent-encoded so `{`, `}` and `:` in it cannot break the hash tag. */
-export function tagKey(namespace: string, tag: string): string {
-  if (typeof tag !== 'string' || tag.length === 0 || tag.length > 512) throw new CacheKeyError('A tag must be a non-empty string of at most 512 characters.');
-  return `${namespace}:t:{${namespace}#${encodeURIComponent(tag)}}`;
-}
-
-const INTEGER_LIKE = /^(0|[1-9]\d*)$/;
+/** Percent-encoded tags longer than this are hashed in their tag key. */
+export const MAX_TAG_KEY_PART = 256;
 
 /**
- * The canonical form of the common case — a plain object of strings, finite numbers, booleans and
- * nulls, like `{ id: 42 }` — built directly, with exactly the text `canonicalize` would give.
- * Anything else (nesting, tagged types, integer-like keys that JSON orders first, `$cf`,
- * `__proto__`) returns undefined and takes the general path.
+ * A tag's generation key, for a tag that follows the tag rules (`checkTag`; else `CacheKeyError`).
+ * The tag is percent-encoded, so `{`, `}` and `:` in it cannot break the hash tag; when that is
+ * longer than 256 characters, `#` and the SHA-256 of the tag stand in for it (`#` is always
+ * percent-encoded, so a hashed key never equals a plain one). Total on valid tags, and injective.
  */
-function flatCanonical(params: unknown): string | undefined {
-  if (typeof params !== 'object' || params === null || Object.getPrototypeOf(params) !== Object.prototype) return undefined;
-  const record = params as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  let out = '{';
-  for (let i = 0; i < keys.length; i += 1) {
-    const key = keys[i] as string;
-    if (INTEGER_LIKE.test(key) || key === '$cf' || key === '__proto__') return undefined;
-    const value = record[key];
-    let text: string;
-    if (typeof value === 'string') text = JSON.stringify(value);
-    else if (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0)) text = String(value);
-    else if (typeof value === 'boolean' || value === null) text = String(value);
-    else return undefined;
-    out += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${text}`;
-  }
-  return `${out}}`;
+export function tagKey(namespace: string, tag: string): string {
+  const encoded = encodeURIComponent(checkTag(tag));
+  const part = encoded.length <= MAX_TAG_KEY_PART ? encoded : `#${createHash('sha256').update(tag).digest('base64url')}`;
+  return `${namespace}:t:{${namespace}#${part}}`;
 }

@@ -1,0 +1,49 @@
+/** How a value was served: from the cache and fresh, from the cache past its freshness (opt-in grace), or loaded. */
+export type Freshness = 'fresh' | 'stale' | 'miss';
+
+export interface CacheResult<T> {
+  readonly value: T;
+  readonly status: Freshness;
+}
+
+/** What a loader learns about the entry it fills. */
+export interface LoadContext {
+  /**
+   * The newest invalidation time among the entry's tags (epoch ms, the invalidator's clock), if any.
+   * A loader that reads from a replica should read from the writer when this is recent.
+   */
+  readonly lastInvalidatedAt: number | undefined;
+}
+
+/** Loads many parameter sets at once; returns the values in the same order. */
+export type LoadMany<P, T> = (params: readonly P[], context: LoadContext) => Promise<readonly T[]>;
+
+export interface GetOptions {
+  /**
+   * When the loader throws and an entry inside its grace period exists, return it as `stale` instead
+   * of throwing — for every error, or for the errors the function accepts (e.g. database unavailable).
+   * @default false
+   */
+  failSafe?: boolean | ((error: unknown) => boolean);
+}
+
+export interface CacheStats {
+  hits: number;
+  stale: number;
+  misses: number;
+  loads: number;
+  fills: number;
+  fillsRejected: number;
+  leaseWaits: number;
+  timeouts: number;
+  errors: number;
+  bypasses: number;
+  /** Entries that could not be decoded (corrupt, an older format, a header with an unusable tag): misses, overwritten by the next fill. */
+  decodeErrors: number;
+  /** Entries whose header names another key (copied from another parameter set, entity or version): misses, overwritten by the next fill. */
+  mismatches: number;
+  /** Reads, deletes and invalidations refused with `CacheKeyError` (invalid parameters or tags), before any I/O. */
+  keyErrors: number;
+  oversize: number;
+  invalidations: number;
+}
