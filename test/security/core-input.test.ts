@@ -80,12 +80,24 @@ const unreadable: fc.Arbitrary<() => unknown> = fc.constantFrom(
       },
     }),
   () => revokedProxy(),
-  () => new Proxy({ id: 1 }, { get: () => {
-      throw new Error(MARKER);
-    } }),
-  () => new Proxy({ id: 1 }, { ownKeys: () => {
-      throw new Error(MARKER);
-    } }),
+  () =>
+    new Proxy(
+      { id: 1 },
+      {
+        get: () => {
+          throw new Error(MARKER);
+        },
+      },
+    ),
+  () =>
+    new Proxy(
+      { id: 1 },
+      {
+        ownKeys: () => {
+          throw new Error(MARKER);
+        },
+      },
+    ),
 );
 
 /** Parameters that fail the schema with the marker in the input: as a value, an unknown key, a record key. */
@@ -189,10 +201,18 @@ describe('writes and the outbox', () => {
       const items = repo();
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.oneof(fc.constant('not json'), fc.constant('{"tags":1}'), fc.constant('[1,2]'), badTag.map((tag) => JSON.stringify(['item:9', tag]))), {
-            minLength: 1,
-            maxLength: 4,
-          }),
+          fc.array(
+            fc.oneof(
+              fc.constant('not json'),
+              fc.constant('{"tags":1}'),
+              fc.constant('[1,2]'),
+              badTag.map((tag) => JSON.stringify(['item:9', tag])),
+            ),
+            {
+              minLength: 1,
+              maxLength: 4,
+            },
+          ),
           async (hostile) => {
             family.tick();
             skippedOnChannel.length = 0;

@@ -70,6 +70,15 @@ export class Cache {
     return { ...this.#stats };
   }
 
+  /**
+   * Checks tags against the tag rules (`tags.ts`) without touching Redis: throws `CacheKeyError`
+   * for a list with a tag that could never be stored or invalidated. Core calls it on a write's
+   * tags before the transaction commits, so such a tag never reaches the outbox.
+   */
+  validateTags(tags: readonly string[]): void {
+    assertTags(tags);
+  }
+
   /** A typed view of one entity: its keys, TTLs and tags (entity-cache.ts). */
   entity<P, T>(options: EntityOptions<P, T> & { validate?: (value: unknown) => T }): EntityCache<P, T> {
     return new EntityCache<P, T>(this, options);

@@ -155,7 +155,11 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
       } catch {
         throw new ValidationError(name, [UNREADABLE]);
       }
-      if (!parsed.success) throw new ValidationError(name, issuesOf(parsed.error, (path, depth) => declaredKey(definition.params, path, depth)));
+      if (!parsed.success)
+        throw new ValidationError(
+          name,
+          issuesOf(parsed.error, (path, depth) => declaredKey(definition.params, path, depth)),
+        );
       return parsed.data;
     };
     const parseList = (list: unknown): P[] => {
@@ -170,7 +174,11 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
     };
     const checkLoaded = (value: unknown): T => {
       const parsed = definition.value.safeParse(value);
-      if (!parsed.success) throw new LoadedValueError(name, issuesOf(parsed.error, (path, depth) => declaredKey(definition.value, path, depth)));
+      if (!parsed.success)
+        throw new LoadedValueError(
+          name,
+          issuesOf(parsed.error, (path, depth) => declaredKey(definition.value, path, depth)),
+        );
       return parsed.data;
     };
     /**

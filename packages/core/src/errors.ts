@@ -28,7 +28,10 @@ export interface SchemaIssue {
  * when `knownKey` says the schema declares it (a record's keys, an unknown key's name are input),
  * and zod's message for unrecognized keys, which names them, is replaced.
  */
-export function issuesOf(error: { issues: ReadonlyArray<SchemaIssue> }, knownKey: (path: readonly PropertyKey[], depth: number) => boolean = () => false): Issue[] {
+export function issuesOf(
+  error: { issues: ReadonlyArray<SchemaIssue> },
+  knownKey: (path: readonly PropertyKey[], depth: number) => boolean = () => false,
+): Issue[] {
   return error.issues.map((issue) => {
     const shown: string[] = [];
     for (let depth = 0; depth < issue.path.length; depth += 1) {
