@@ -83,6 +83,8 @@ let auxAccount: TestAccount;
 const connectors: Connector[] = [];
 let previousGlobalMode = '';
 let previousInitConnect = '';
+/** A session whose mode init_connect changed, that has sent no string yet. */
+let freshInit: Connector;
 
 async function seed(connection: Connection, database: string): Promise<void> {
   await connection.query(`CREATE TABLE \`${database}\`.person (name VARBINARY(255) NOT NULL)`);
@@ -122,6 +124,8 @@ beforeAll(async () => {
   await auxAdmin.query(`SET GLOBAL init_connect = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"`);
   const init = connector(auxAccount.connection);
   await init.query(sql`SELECT 1 AS one`);
+  freshInit = connector(auxAccount.connection);
+  await freshInit.query(sql`SELECT 1 AS one`);
   await auxAdmin.query('SET GLOBAL init_connect = ?', [previousInitConnect]);
 
   modes.push(
@@ -239,7 +243,8 @@ describe.each([0, 1, 2, 3])('sql_mode case %i', (index) => {
 
   it('survives the payloads that break client-side escaping under NO_BACKSLASH_ESCAPES', async () => {
     const { db } = mode();
-    for (const payload of ["\\' OR 1=1 -- ", "\\' UNION SELECT secret FROM vault -- ", "' OR ''='"]) {
+    // (Control characters too: written as \n they would read back as a backslash and an n under NO_BACKSLASH_ESCAPES.)
+    for (const payload of ["\\' OR 1=1 -- ", "\\' UNION SELECT secret FROM vault -- ", "' OR ''='", '\n', 'a\0b\r\x1a']) {
       family.tick();
       const rows = await db().query<{ name: Buffer }>(sql`SELECT name FROM person WHERE name = ${payload}`);
       expect(rows).toEqual([]);
@@ -247,4 +252,12 @@ describe.each([0, 1, 2, 3])('sql_mode case %i', (index) => {
       expect(row).toEqual({ v: payload });
     }
   });
+});
+
+it('a session whose mode init_connect changed unseen reads control characters back as sent, as its very first strings', async () => {
+  family.tick();
+  const rows = await freshInit.query<{ a: string; b: string }>(sql`SELECT ${'line\nbreak'} AS a, ${'nul\0cr\rz\x1a'} AS b`);
+  expect(rows).toEqual([{ a: 'line\nbreak', b: 'nul\0cr\rz\x1a' }]);
+  const [row] = await freshInit.query<{ mode: string }>(sql`SELECT @@SESSION.sql_mode AS mode`);
+  expect(row?.mode).toContain('NO_BACKSLASH_ESCAPES');
 });

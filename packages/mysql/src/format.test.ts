@@ -48,7 +48,7 @@ describe('quoteString', () => {
 
   it('is the same in both modes for a string without a backslash, so only those need the mode', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom("'", '"', 'a', ' ', '-', '%') }), (text) => {
+      fc.property(fc.string({ unit: fc.constantFrom("'", '"', 'a', ' ', '-', '%', '\0', '\n', '\r', '\x1a', '\t') }), (text) => {
         expect(quoteString(text, { noBackslashEscapes: false })).toBe(quoteString(text, { noBackslashEscapes: true }));
       }),
     );

@@ -27,14 +27,16 @@ export interface LiteralOptions {
   readonly timezone: string;
 }
 
-/** Characters escaped with a backslash when the session reads backslash escapes. */
-const BACKSLASH_ESCAPES: Readonly<Record<string, string>> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\x1a': '\\Z', '\\': '\\\\', "'": "''" };
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and Ctrl-Z are among the characters escaped, as mysql_real_escape_string does.
-const ESCAPED_WITH_BACKSLASHES = /[\0\n\r\x1a\\']/g;
-
+/**
+ * With backslash escapes on, only the backslash itself needs one; a quote is doubled in both modes.
+ * NUL, CR, LF and Ctrl-Z stay raw: the server's lexer reads them as themselves inside a literal in
+ * either mode (`mysql_real_escape_string` escapes them too, but `\n` would read back as a
+ * backslash and an `n` under NO_BACKSLASH_ESCAPES — a string must not depend on the mode unless it
+ * holds a backslash).
+ */
 export function quoteString(text: string, options: Pick<LiteralOptions, 'noBackslashEscapes'>): string {
-  const body = options.noBackslashEscapes ? text.replaceAll("'", "''") : text.replace(ESCAPED_WITH_BACKSLASHES, (char) => BACKSLASH_ESCAPES[char] ?? char);
-  return `'${body}'`;
+  const quoted = text.replaceAll("'", "''");
+  return `'${options.noBackslashEscapes ? quoted : quoted.replaceAll('\\', '\\\\')}'`;
 }
 
 const OFFSET = /^([+-])(\d\d):?(\d\d)$/;
