@@ -7,7 +7,6 @@
 #
 #   ca.crt, ca.key                  the test CA
 #   server.crt, server.key          signed by it, for localhost and 127.0.0.1 (subjectAltName)
-#   client.crt, client.key          signed by it, for mutual TLS (extendedKeyUsage clientAuth)
 #   other-ca.crt, other-ca.key      a second, unrelated CA: trusting it instead of ca.crt must fail
 set -euo pipefail
 dir=${1:-$(dirname "$0")/../.tmp/tls}
@@ -33,12 +32,6 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 EOF
@@ -68,5 +61,4 @@ leaf() {
 ca ca '/CN=cachefront test CA'
 ca other-ca '/CN=cachefront unrelated CA'
 leaf server '/CN=localhost' server
-leaf client '/CN=cachefront-client' client
 chmod 600 ./*.key
