@@ -59,16 +59,20 @@ export class RedisDriver implements CacheDriver {
   readonly #problemListeners = new Set<(problem: StoreProblem) => void>();
   /** The latest connection failure; it stands while the client is not ready. */
   #connectionProblem: StoreProblem | undefined;
+  /** The client's error behind it: ioredis also rejects the queued calls with it (a refused AUTH). */
+  #connectionError: unknown;
   readonly #onClientError = (error: unknown): void => {
     // A connection that failed for a reply (a SELECT refused) is still a connection that could not be made.
     const classified = classifyRedisError(error);
     const problem: StoreProblem =
       classified === undefined || classified.kind === 'server' ? { kind: 'network', code: classified?.code ?? errorCode(error) } : classified;
     this.#connectionProblem = problem;
+    this.#connectionError = error;
     for (const listener of this.#problemListeners) listener(problem);
   };
   readonly #onClientReady = (): void => {
     this.#connectionProblem = undefined;
+    this.#connectionError = undefined;
   };
 
   constructor(connection: RedisConnection) {
@@ -89,6 +93,8 @@ export class RedisDriver implements CacheDriver {
   }
 
   problem(error?: unknown): StoreProblem | undefined {
+    // The connection's own failure, handed to a call too: the same problem, already reported.
+    if (error !== undefined && error === this.#connectionError && this.#connectionProblem) return this.#connectionProblem;
     const own = error === undefined ? undefined : classifyRedisError(error);
     if (own) return own;
     const current = this.client.status === 'ready' ? undefined : this.#connectionProblem;

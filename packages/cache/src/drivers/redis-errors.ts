@@ -35,6 +35,15 @@ export const REDIS_ERROR_TABLE = {
   /** The first word of a Redis reply: the login was refused, or the user may not run a command or touch a key. */
   auth: {
     replies: ['WRONGPASS', 'NOAUTH', 'NOPERM'],
+    /**
+     * A command or key refused inside a Lua script comes back as a plain ERR (Redis 7.0, then 7.2+):
+     * reported as NOPERM. And a bad password before Redis 6, as WRONGPASS.
+     */
+    errPrefixes: {
+      "ERR The user executing the script can't": 'NOPERM',
+      'ERR ACL failure in script': 'NOPERM',
+      'ERR invalid password': 'WRONGPASS',
+    },
   },
   /** The socket could not be opened or was lost. */
   network: {
@@ -73,8 +82,10 @@ export function classifyRedisError(error: unknown): StoreProblem | undefined {
     const word = record.message.split(' ', 1)[0] ?? '';
     const reply = CODE.test(word) ? word : undefined;
     if (reply !== undefined && AUTH_REPLIES.has(reply)) return { kind: 'auth', code: reply };
-    // Redis before 6: a bad password is a plain ERR.
-    if (reply === 'ERR' && record.message.startsWith('ERR invalid password')) return { kind: 'auth', code: 'WRONGPASS' };
+    if (reply === 'ERR') {
+      const message = record.message;
+      for (const [prefix, as] of Object.entries(REDIS_ERROR_TABLE.auth.errPrefixes)) if (message.startsWith(prefix)) return { kind: 'auth', code: as };
+    }
     return { kind: 'server', code: reply };
   }
   // Any other system error of the socket (EPROTO, ...).
