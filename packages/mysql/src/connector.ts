@@ -471,7 +471,15 @@ export class Connector implements AsyncDisposable {
     let previousDelay = 0;
     for (let attempt = 0; ; attempt += 1) {
       if (this.#closed) throw new ConnectorClosedError();
-      const config = await resolveConnection(await this.#connectionSource(opts));
+      let config: ConnectionConfig;
+      try {
+        config = await resolveConnection(await this.#connectionSource(opts));
+      } catch (error) {
+        // A connection function's own typed failure (an IAM token that could not be had) is reported like a failed connect.
+        if (!(error instanceof CachefrontMysqlError)) throw error;
+        this.#stats.connectErrors += 1;
+        throw this.#report(error);
+      }
       const remaining = deadline - opts.now();
       let lastError: unknown;
       if (remaining > 0) {
