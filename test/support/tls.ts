@@ -78,15 +78,15 @@ export async function startAuxMariadb(options: AuxMariadbOptions = {}): Promise<
     CACHEFRONT_MARIADB_BIND: (options.bind ?? ['127.0.0.1']).join(','),
     ...(options.tlsDir ? { CACHEFRONT_MARIADB_TLS_DIR: options.tlsDir } : {}),
   };
-  await run('bash', [script('mariadb-aux.sh'), 'start', String(port)], { env });
-  return {
-    host: '127.0.0.1',
-    port,
-    user: 'root',
-    password: '',
-    async purge() {
-      await run('bash', [script('mariadb-aux.sh'), 'purge', String(port)], { env });
-      await rm(root, { recursive: true, force: true });
-    },
+  const purge = async () => {
+    await run('bash', [script('mariadb-aux.sh'), 'purge', String(port)], { env });
+    await rm(root, { recursive: true, force: true });
   };
+  try {
+    await run('bash', [script('mariadb-aux.sh'), 'start', String(port)], { env });
+  } catch (error) {
+    await purge().catch(() => undefined);
+    throw error;
+  }
+  return { host: '127.0.0.1', port, user: 'root', password: '', purge };
 }

@@ -51,9 +51,7 @@ export const REDIS_ERROR_TABLE = {
   },
 } as const;
 
-/** The codes a certificate check fails with, as opposed to a handshake that failed otherwise. */
-export const CERTIFICATE_CODES: ReadonlySet<string> = new Set(REDIS_ERROR_TABLE.tls.codes);
-
+const TLS_CODES: ReadonlySet<string> = new Set(REDIS_ERROR_TABLE.tls.codes);
 const AUTH_REPLIES: ReadonlySet<string> = new Set(REDIS_ERROR_TABLE.auth.replies);
 const NETWORK_CODES: ReadonlySet<string> = new Set(REDIS_ERROR_TABLE.network.codes);
 
@@ -75,7 +73,7 @@ export function classifyRedisError(error: unknown): StoreProblem | undefined {
   }
   const code = typeof record.code === 'string' && CODE.test(record.code) ? record.code : undefined;
   if (code !== undefined) {
-    if (CERTIFICATE_CODES.has(code) || REDIS_ERROR_TABLE.tls.prefixes.some((prefix) => code.startsWith(prefix))) return { kind: 'tls', code };
+    if (TLS_CODES.has(code) || REDIS_ERROR_TABLE.tls.prefixes.some((prefix) => code.startsWith(prefix))) return { kind: 'tls', code };
     if (NETWORK_CODES.has(code)) return { kind: 'network', code };
   }
   if (record.name === 'ReplyError' && typeof record.message === 'string') {
