@@ -8,10 +8,16 @@
 #   scripts/mariadb-aux.sh restart PORT   # stop then start, same data
 #   scripts/mariadb-aux.sh acquire PORT ID  # start, and register user ID (the integration global setup)
 #   scripts/mariadb-aux.sh release PORT ID  # unregister ID; stop when no live user is left
+#   scripts/mariadb-aux.sh purge PORT       # stop, and remove its directory (data included)
 # acquire/release let concurrent test runs share one server: a run's teardown does not stop it
 # under another run. Every command holds a lock, so a start never interleaves with a stop.
+#
+# A start reads two optional settings from the environment:
+#   CACHEFRONT_MARIADB_TLS_DIR  serve TLS with the certificates scripts/tls-certs.sh makes there
+#                               (made first if missing): --ssl-cert, --ssl-key, --ssl-ca
+#   CACHEFRONT_MARIADB_BIND     the addresses to listen on, comma-separated (default 127.0.0.1)
 set -euo pipefail
-usage='usage: mariadb-aux.sh start|stop|restart PORT | acquire|release PORT ID'
+usage='usage: mariadb-aux.sh start|stop|restart|purge PORT | acquire|release PORT ID'
 cmd=${1:?$usage}
 port=${2:?$usage}
 root=${CACHEFRONT_AUX_DIR:-/tmp/cachefront-mariadb}/$port
@@ -39,9 +45,15 @@ start() {
     mariadb-install-db --no-defaults --user=root --datadir="$data" --auth-root-authentication-method=normal \
       --skip-test-db >"$root/install.log" 2>&1 || { cat "$root/install.log" >&2; exit 1; }
   fi
-  mariadbd --no-defaults --user=root --datadir="$data" --port="$port" --bind-address=127.0.0.1 \
+  local tls=()
+  if [ -n "${CACHEFRONT_MARIADB_TLS_DIR:-}" ]; then
+    local dir=$CACHEFRONT_MARIADB_TLS_DIR
+    bash "$(dirname "$0")/tls-certs.sh" "$dir"
+    tls=(--ssl-cert="$dir/server.crt" --ssl-key="$dir/server.key" --ssl-ca="$dir/ca.crt")
+  fi
+  mariadbd --no-defaults --user=root --datadir="$data" --port="$port" --bind-address="${CACHEFRONT_MARIADB_BIND:-127.0.0.1}" \
     --socket="$sock" --pid-file="$pidf" --log-error="$log" --skip-log-bin --innodb-buffer-pool-size=32M \
-    --innodb-log-file-size=16M --max-connections=200 --skip-name-resolve 2>>"$log" 9>&- &
+    --innodb-log-file-size=16M --max-connections=200 --skip-name-resolve "${tls[@]}" 2>>"$log" 9>&- &
   disown || true
   for _ in $(seq 1 100); do [ -f "$pidf" ] && break; sleep 0.1; done
   ready
@@ -69,6 +81,7 @@ case "$cmd" in
   start) start ;;
   stop) stop ;;
   restart) stop; start ;;
+  purge) stop; rm -rf "$root" "$users"; rm -f "$root.lock" ;;
   acquire)
     id=${3:?$usage}
     prune

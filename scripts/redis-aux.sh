@@ -3,22 +3,48 @@
 # (no persistence). Fault tests kill and restart one of these, so the shared Redis on 6379 is never
 # disturbed.
 #
-#   scripts/redis-aux.sh start PORT     # idempotent; returns once it answers PING
-#   scripts/redis-aux.sh stop PORT      # shuts it down (if running) and removes its directory
+#   scripts/redis-aux.sh start PORT [TLS_DIR]  # idempotent; returns once it answers PING
+#   scripts/redis-aux.sh stop PORT             # shuts it down (if running) and removes its directory
+#
+# With TLS_DIR the server speaks only TLS on PORT (no plain port), with the certificates that
+# scripts/tls-certs.sh makes there (made first if missing): server.crt for localhost and 127.0.0.1,
+# signed by ca.crt. Clients need no certificate of their own (as on ElastiCache).
 set -euo pipefail
-cmd=${1:?usage: redis-aux.sh start|stop PORT}
-port=${2:?usage: redis-aux.sh start|stop PORT}
+usage='usage: redis-aux.sh start PORT [TLS_DIR] | stop PORT'
+cmd=${1:?$usage}
+port=${2:?$usage}
+tls=${3:-}
 root=${CACHEFRONT_REDIS_AUX_DIR:-/tmp/cachefront-redis-aux}/$port
 pidf=$root/redis.pid
 
-cli() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+# The TLS directory of a running server is remembered, so stop can still talk to it.
+cli() {
+  local dir=""
+  [ -f "$root/tls-dir" ] && dir=$(cat "$root/tls-dir")
+  if [ -n "$dir" ]; then
+    redis-cli -h 127.0.0.1 -p "$port" --tls --cacert "$dir/ca.crt" "$@"
+  else
+    redis-cli -h 127.0.0.1 -p "$port" "$@"
+  fi
+}
 
 alive() { cli ping 2>/dev/null | grep -q PONG; }
 
 start() {
   if alive; then return 0; fi
   mkdir -p "$root"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$root" --daemonize yes \
+  local listen=(--port "$port")
+  if [ -n "$tls" ]; then
+    mkdir -p "$tls"
+    tls=$(cd "$tls" && pwd)
+    bash "$(dirname "$0")/tls-certs.sh" "$tls"
+    echo "$tls" >"$root/tls-dir"
+    listen=(--port 0 --tls-port "$port" --tls-cert-file "$tls/server.crt" --tls-key-file "$tls/server.key"
+      --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients no)
+  else
+    rm -f "$root/tls-dir"
+  fi
+  redis-server "${listen[@]}" --bind 127.0.0.1 --save "" --appendonly no --dir "$root" --daemonize yes \
     --pidfile "$pidf" --logfile "$root/redis.log"
   for _ in $(seq 1 200); do
     if alive; then return 0; fi

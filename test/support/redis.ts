@@ -37,9 +37,12 @@ export async function auxRedisPort(): Promise<number> {
 
 const script = (name: string) => fileURLToPath(new URL(`../../scripts/${name}`, import.meta.url));
 
-/** scripts/redis-aux.sh start PORT: idempotent, resolves once the server answers PING. */
-export async function startAuxRedis(port: number): Promise<void> {
-  await run('bash', [script('redis-aux.sh'), 'start', String(port)]);
+/**
+ * scripts/redis-aux.sh start PORT: idempotent, resolves once the server answers PING. With
+ * `tlsDir`, the server speaks only TLS, with the certificates scripts/tls-certs.sh makes there.
+ */
+export async function startAuxRedis(port: number, tlsDir?: string): Promise<void> {
+  await run('bash', [script('redis-aux.sh'), 'start', String(port), ...(tlsDir ? [tlsDir] : [])]);
 }
 
 /** scripts/redis-aux.sh stop PORT: shuts the server down and removes its directory. */

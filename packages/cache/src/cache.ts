@@ -1,16 +1,17 @@
 import { CircuitBreaker } from './breaker.js';
-import type { CacheDriver } from './drivers/driver.js';
+import type { CacheDriver, StoreProblem } from './drivers/driver.js';
 import { EntityCache } from './entity-cache.js';
 import { randomToken } from './entity-context.js';
 import { CacheKeyError, CacheTimeoutError, CacheUnavailableError, CodecError } from './errors.js';
 import { CacheEmitter, type CacheEventName, type CacheEvents } from './events.js';
+import { Bypass, describeFailure } from './failures.js';
 import { tagKey } from './keys.js';
 import { type CacheOptions, type EntityOptions, type ResolvedCacheOptions, resolveCacheOptions } from './options.js';
 import { assertTags } from './tags.js';
 import type { CacheStats } from './types.js';
 
-/** Thrown inside the cache when Redis must be skipped; never leaves it. */
-class Bypass extends Error {}
+/** The stats counter of each kind of problem; server errors count in `errors` only. */
+const PROBLEM_COUNTERS = { tls: 'tlsErrors', auth: 'authErrors', network: 'networkErrors' } as const;
 
 export class Cache {
   readonly driver: CacheDriver;
@@ -32,8 +33,16 @@ export class Cache {
     keyErrors: 0,
     oversize: 0,
     invalidations: 0,
+    tlsErrors: 0,
+    authErrors: 0,
+    networkErrors: 0,
   };
   readonly #breaker: CircuitBreaker;
+  /** Problems the driver reported for the connection: counted when reported, not again by the calls that waited on them. */
+  readonly #connectionProblems = new WeakSet<StoreProblem>();
+  /** The problem behind the latest failed call, until a call succeeds: what an open breaker's bypass reports. */
+  #lastProblem: StoreProblem | undefined;
+  readonly #unsubscribe: (() => void) | undefined;
 
   constructor(driver: CacheDriver, options: CacheOptions = {}) {
     this.driver = driver;
@@ -45,6 +54,12 @@ export class Cache {
       (failures) => this.emit('circuit-open', { failures, openMs: this.options.breakerOpenMs }),
       () => this.emit('circuit-close', {}),
     );
+    this.#unsubscribe = driver.onProblem?.((problem) => {
+      this.#connectionProblems.add(problem);
+      const kind = problem.kind === 'server' ? 'network' : problem.kind;
+      this.#stats[PROBLEM_COUNTERS[kind]] += 1;
+      this.emit('connection-error', { kind, code: problem.code });
+    });
   }
 
   on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): () => void {
@@ -107,7 +122,7 @@ export class Cache {
       await this.call('invalidate', () => this.driver.setTags(keys, token, this.options.tagTtlMs), { force: true });
     } catch (error) {
       throw new CacheUnavailableError(`Redis could not be reached to invalidate ${unique.length} tag(s); they are still pending.`, {
-        cause: error instanceof Bypass ? undefined : error,
+        cause: error instanceof Bypass ? undefined : error, // already stripped of keys and secrets by call()
         tags: unique,
       });
     }
@@ -116,35 +131,41 @@ export class Cache {
   }
 
   async close(): Promise<void> {
+    this.#unsubscribe?.();
     await this.driver.close();
   }
 
   /**
    * @internal Runs one driver call under the command timeout and the circuit breaker. Throws `Bypass`
-   * when the breaker is open (unless `force`), and the driver's error or a timeout otherwise. Only
+   * when the breaker is open (unless `force`), a timeout, or the driver's error — replaced by a
+   * `RedisFailureError` when the driver classifies it, so no key, value or password travels on. Only
    * Redis trouble counts toward the breaker: callers build every key before the call, and a key or
    * codec error that still escapes `run` is passed on without counting.
    */
   call<R>(operation: string, run: () => Promise<R>, { force = false } = {}): Promise<R> {
     if (!this.#breaker.allow() && !force) {
       this.#stats.bypasses += 1;
-      return Promise.reject(new Bypass());
+      return Promise.reject(new Bypass(this.driver.problem?.() ?? this.#lastProblem));
     }
     const timeoutMs = this.options.commandTimeoutMs;
     return new Promise<R>((resolve, reject) => {
-      const fail = (error: unknown) => {
-        if (error instanceof CacheKeyError || error instanceof CodecError) {
+      const fail = (raw: unknown) => {
+        if (raw instanceof CacheKeyError || raw instanceof CodecError) {
           this.#breaker.abstain();
-          reject(error);
+          reject(raw);
           return;
         }
         this.#breaker.failure();
+        const { error, problem } = describeFailure(this.driver, raw);
+        this.#lastProblem = problem;
         if (error instanceof CacheTimeoutError) {
           this.#stats.timeouts += 1;
           this.emit('timeout', { operation, timeoutMs });
         } else {
           this.#stats.errors += 1;
-          this.emit('error', { operation, code: (error as { code?: string }).code });
+          // A call refused on its own (NOPERM) is counted by kind; one that waited on a connection problem was counted with it.
+          if (problem && problem.kind !== 'server' && !this.#connectionProblems.has(problem)) this.#stats[PROBLEM_COUNTERS[problem.kind]] += 1;
+          this.emit('error', { operation, code: problem ? problem.code : (error as { code?: string }).code, kind: problem?.kind });
         }
         reject(error);
       };
@@ -164,6 +185,7 @@ export class Cache {
           if (done) return;
           clearTimeout(timer);
           this.#breaker.success();
+          this.#lastProblem = undefined;
           resolve(result);
         },
         (error: unknown) => {

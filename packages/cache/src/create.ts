@@ -4,7 +4,11 @@ import { type RedisConnection, RedisDriver } from './drivers/redis-driver.js';
 import type { CacheOptions } from './options.js';
 
 export interface RedisCacheOptions extends CacheOptions {
-  /** A Redis URL, ioredis options, or an existing `Redis` / `Cluster` instance (left open by `close()`). */
+  /**
+   * A Redis URL (`rediss://` for TLS), ioredis options (`tls: { ca }`; the chain and the host name
+   * are verified unless `tls.rejectUnauthorized` is false), or an existing `Redis` / `Cluster`
+   * instance (left open by `close()`). See docs/SECURITY.md.
+   */
   redis: RedisConnection;
 }
 

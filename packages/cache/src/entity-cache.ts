@@ -3,6 +3,7 @@ import { type EntityContext, type Pending, randomToken, TagHints } from './entit
 import { acquireLeases, loadEntries } from './entity-fill.js';
 import { readEntries } from './entity-read.js';
 import { CacheKeyError } from './errors.js';
+import { bypassOf } from './failures.js';
 import { type EntityKeys, entityKeys, paramKey } from './keys.js';
 import { checkEntityOptions, type EntityOptions } from './options.js';
 import { assertTags } from './tags.js';
@@ -124,9 +125,9 @@ export class EntityCache<P, T> {
     const tokens = new Map<string, string | null>();
     try {
       await readEntries(ctx, pending, tokens);
-    } catch {
+    } catch (error) {
       // Redis is slow or down: the caller still gets its data, from the loader.
-      this.#cache.emit('bypass', { entity: this.keys.entity, operation: 'read' });
+      this.#cache.emit('bypass', bypassOf(this.keys.entity, 'read', error));
       await loadEntries(ctx, pending, tokens, undefined, loadMany, options);
       return;
     }

@@ -1,5 +1,7 @@
+import type { StoreProblem, StoreProblemKind } from './drivers/driver.js';
+
 /** Every error this package throws is a `CachefrontCacheError` with a stable `code`. */
-export type CacheErrorCode = 'E_CACHE_UNAVAILABLE' | 'E_CACHE_TIMEOUT' | 'E_INVALID_OPTIONS' | 'E_INVALID_KEY' | 'E_CODEC';
+export type CacheErrorCode = 'E_CACHE_UNAVAILABLE' | 'E_CACHE_TIMEOUT' | 'E_REDIS_FAILURE' | 'E_INVALID_OPTIONS' | 'E_INVALID_KEY' | 'E_CODEC';
 
 export class CachefrontCacheError extends Error {
   override readonly name: string = 'CachefrontCacheError';
@@ -29,6 +31,55 @@ export class CacheTimeoutError extends CachefrontCacheError {
   override readonly name = 'CacheTimeoutError';
   constructor(operation: string, timeoutMs: number) {
     super('E_CACHE_TIMEOUT', `Redis ${operation} took longer than ${timeoutMs} ms; raise \`commandTimeoutMs\` if Redis is far away.`);
+  }
+}
+
+/**
+ * Why Redis failed a call, classified: `kind` (`tls`, `auth`, `network`, `server`) and the client's
+ * code (`SELF_SIGNED_CERT_IN_CHAIN`, `WRONGPASS`, `NOPERM`, `ECONNREFUSED`). It stands in for the
+ * client's own error, which carries the command's arguments (keys, values, an AUTH password): its
+ * message is built from the code alone and names the option to check. A call that only waited for a
+ * connection that cannot be made (a refused TLS certificate) fails with the connection's problem.
+ */
+export class RedisFailureError extends CachefrontCacheError {
+  override readonly name = 'RedisFailureError';
+  readonly kind: StoreProblemKind;
+  /** The code the client or the server gave, when it gave one. */
+  readonly redisCode: string | undefined;
+  constructor(problem: StoreProblem) {
+    super('E_REDIS_FAILURE', redisFailureMessage(problem));
+    this.kind = problem.kind;
+    this.redisCode = problem.code;
+  }
+}
+
+const HOST_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
+const DATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+
+function redisFailureMessage({ kind, code }: StoreProblem): string {
+  const why = code === undefined ? '' : ` (${code})`;
+  switch (kind) {
+    case 'tls':
+      if (code !== undefined && HOST_CODES.has(code)) {
+        return `Redis' TLS certificate does not name the host connected to${why}; connect by a name it lists (\`redis.host\`, or \`redis.tls.servername\`).`;
+      }
+      if (code !== undefined && DATE_CODES.has(code)) {
+        return `Redis' TLS certificate is expired or not yet valid${why}; renew it on the server, or check the clock.`;
+      }
+      if (code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_')) {
+        return `The TLS handshake with Redis failed${why}; check \`redis.tls\` (ca, cert, key, servername) against the server's TLS settings.`;
+      }
+      return `Redis' TLS certificate could not be verified${why}; give the CA that signed it as \`redis.tls.ca\` (ElastiCache's CA is in Node's default store).`;
+    case 'auth':
+      if (code === 'NOPERM') {
+        return 'Redis refused a command or a key to this user (NOPERM); grant it the commands of the cache and the keys of its namespace (docs/SECURITY.md).';
+      }
+      if (code === 'NOAUTH') return 'Redis requires authentication (NOAUTH); set `redis.password` (and `redis.username` for an ACL user).';
+      return `Redis rejected the credentials${why}; check \`redis.username\` and \`redis.password\`.`;
+    case 'network':
+      return `Redis could not be reached${why}; check \`redis.host\` and \`redis.port\`, and the network path to it.`;
+    case 'server':
+      return `Redis answered with an error${why}.`;
   }
 }
 

@@ -1,4 +1,11 @@
 import diagnostics from 'node:diagnostics_channel';
+import type { StoreProblemKind } from './drivers/driver.js';
+
+/**
+ * Why a read went to the loader without the cache: the call failed (`error`), timed out with no
+ * cause known (`timeout`), or the circuit breaker skipped Redis (`circuit-open`).
+ */
+export type BypassReason = 'error' | 'timeout' | 'circuit-open';
 
 /** What the cache reports. Payloads name the entity and the outcome — never parameters or values. */
 export interface CacheEvents {
@@ -9,10 +16,14 @@ export interface CacheEvents {
   'fill-rejected': { entity: string; reason: 'stale-fill' | 'raced-value-tag' | 'invalid-tag' | 'uncacheable' };
   'lease-wait': { entity: string; waitedMs: number; outcome: 'value' | 'timeout' };
   timeout: { operation: string; timeoutMs: number };
-  error: { operation: string; code: string | undefined };
+  /** A call failed; `kind` and `code` say why when the driver knows (`tls`, `SELF_SIGNED_CERT_IN_CHAIN`). */
+  error: { operation: string; code: string | undefined; kind: StoreProblemKind | undefined };
+  /** The client failed to connect (TLS refused, login refused, socket refused), between calls: once per attempt. */
+  'connection-error': { kind: Exclude<StoreProblemKind, 'server'>; code: string | undefined };
   'circuit-open': { failures: number; openMs: number };
   'circuit-close': Record<string, never>;
-  bypass: { entity: string; operation: string };
+  /** A read went to the loader; `kind` and `code` say what was wrong with Redis, when known. */
+  bypass: { entity: string; operation: string; reason: BypassReason; kind: StoreProblemKind | undefined; code: string | undefined };
   'decode-error': { entity: string };
   mismatch: { entity: string };
   oversize: { entity: string; bytes: number; maxValueBytes: number };

@@ -46,4 +46,10 @@ export interface CacheStats {
   keyErrors: number;
   oversize: number;
   invalidations: number;
+  /** Connection attempts the client reported failed for TLS (a refused certificate or handshake). */
+  tlsErrors: number;
+  /** Logins refused (WRONGPASS, NOAUTH), and calls refused for a missing permission (NOPERM). */
+  authErrors: number;
+  /** Connection attempts refused or lost (ECONNREFUSED, ECONNRESET, ...), and calls failed by the network. */
+  networkErrors: number;
 }

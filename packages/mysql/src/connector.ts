@@ -35,6 +35,7 @@ import {
   SET_WAIT_TIMEOUT,
 } from './statements.js';
 import { type ConnectorStats, createStats } from './stats.js';
+import { tlsAdvice } from './tls.js';
 
 export type Row = Record<string, unknown>;
 
@@ -470,7 +471,15 @@ export class Connector implements AsyncDisposable {
     let previousDelay = 0;
     for (let attempt = 0; ; attempt += 1) {
       if (this.#closed) throw new ConnectorClosedError();
-      const config = await resolveConnection(await this.#connectionSource(opts));
+      let config: ConnectionConfig;
+      try {
+        config = await resolveConnection(await this.#connectionSource(opts));
+      } catch (error) {
+        // A connection function's own typed failure (an IAM token that could not be had) is reported like a failed connect.
+        if (!(error instanceof CachefrontMysqlError)) throw error;
+        this.#stats.connectErrors += 1;
+        throw this.#report(error);
+      }
       const remaining = deadline - opts.now();
       let lastError: unknown;
       if (remaining > 0) {
@@ -494,14 +503,16 @@ export class Connector implements AsyncDisposable {
         }
       }
       const info = driverErrorInfo(lastError);
-      const retryable = lastError === undefined || classifyDriverError(lastError) !== 'fatal';
-      if (!retryable) {
+      const cls = lastError === undefined ? undefined : classifyDriverError(lastError);
+      if (cls === 'fatal' || cls === 'tls') {
         this.#stats.connectErrors += 1;
         throw this.#report(
-          new ConnectError('Could not connect to MySQL; the error is not one that retrying can fix (check `connection` settings and grants).', {
-            ...this.#fromDriver(lastError),
-            attempts: attempt + 1,
-          }),
+          new ConnectError(
+            cls === 'tls'
+              ? `Could not connect to MySQL over TLS: ${tlsAdvice(info.code, info.errno)}.`
+              : 'Could not connect to MySQL; the error is not one that retrying can fix (check `connection` settings and grants).',
+            { ...this.#fromDriver(lastError), attempts: attempt + 1 },
+          ),
         );
       }
       const delayMs = backoffDelay({ strategy: opts.backoff, baseMs: opts.backoffBaseMs, capMs: opts.backoffCapMs }, attempt, previousDelay, opts.random);

@@ -24,6 +24,8 @@ export type ErrorClass =
   | 'stale-socket'
   /** The statement failed for a transient reason (deadlock, lock wait); the whole unit may be retried. */
   | 'statement-retryable'
+  /** TLS could not be set up, or the server's certificate was refused. Fatal for the connect: never retried, never answered by connecting in clear. */
+  | 'tls'
   /** Anything else: bad SQL, access denied, constraint violations. Retrying cannot help. */
   | 'fatal';
 
@@ -59,9 +61,27 @@ export const ERROR_TABLE = {
     codes: ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'],
     errnos: [1213, 1205],
   },
+  tls: {
+    codes: [
+      'HANDSHAKE_SSL_ERROR', // mysql2: the handshake failed (the driver restores Node's code below when it can)
+      'HANDSHAKE_NO_SSL_SUPPORT', // mysql2: `ssl` is set and the server offers no TLS
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      'UNABLE_TO_GET_ISSUER_CERT',
+      'CERT_SIGNATURE_FAILURE',
+      'CERT_UNTRUSTED',
+      'CERT_HAS_EXPIRED',
+      'CERT_NOT_YET_VALID',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      'ER_SECURE_TRANSPORT_REQUIRED',
+    ],
+    errnos: [3159 /* MySQL: require_secure_transport and no TLS */],
+  },
 } as const satisfies Record<Exclude<ErrorClass, 'fatal'>, { codes: readonly string[]; errnos: readonly number[] }>;
 
-const CLASS_ORDER = ['connect-retryable', 'stale-socket', 'statement-retryable'] as const;
+const CLASS_ORDER = ['connect-retryable', 'stale-socket', 'statement-retryable', 'tls'] as const;
 
 /** Reads code / errno / sqlState off anything thrown by the driver. */
 export function driverErrorInfo(error: unknown): DriverErrorInfo {

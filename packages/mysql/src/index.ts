@@ -43,6 +43,7 @@ export {
   TransactionError,
 } from './errors.js';
 export { CHANNEL_PREFIX, type ConnectorEventName, type ConnectorEvents } from './events.js';
+export { type AuthTokenSource, DEFAULT_IAM_OPTIONS, type IamAuthOptions, iamAuthConnection } from './iam.js';
 export { type ConnectionInput, type ConnectionSource, type ConnectorOptions, DEFAULT_OPTIONS, type ResolvedOptions } from './options.js';
 export { isSqlStatement, looksIdempotent, SqlStatement, type SqlValue, sql } from './sql.js';
 export type { IsolationLevel } from './statements.js';

@@ -26,6 +26,20 @@ export interface ReadResult {
   readonly tags: ReadonlyArray<string | null>;
 }
 
+/**
+ * Why the store failed, classified, so a bypass can say why: `tls` (the handshake or the server's
+ * certificate was refused), `auth` (credentials rejected, or a command or key the user may not use),
+ * `network` (refused, reset, unreachable), `server` (the server answered with another error: OOM,
+ * READONLY, a script error). `code` is the client's code (`SELF_SIGNED_CERT_IN_CHAIN`, `WRONGPASS`,
+ * `NOPERM`, `ECONNREFUSED`); a problem never carries a message, a key, a value or a password.
+ */
+export type StoreProblemKind = 'tls' | 'auth' | 'network' | 'server';
+
+export interface StoreProblem {
+  readonly kind: StoreProblemKind;
+  readonly code: string | undefined;
+}
+
 export interface CacheDriver {
   /** 'redis', 'redis-cluster' or 'memory'; for events and benchmarks. */
   readonly kind: string;
@@ -38,4 +52,16 @@ export interface CacheDriver {
   /** The remaining TTL of a key in ms; -1 without TTL, -2 absent. For tests of invariant 7. */
   ttl(key: string): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Optional, for stores behind a connection. With an error: why that call failed (its own error
+   * classified, else the connection's current problem). Without: the connection's current problem
+   * while it cannot connect (a call then only waits for it), cleared once it is ready again.
+   */
+  problem?(error?: unknown): StoreProblem | undefined;
+  /**
+   * Optional. Subscribes to the failures the client reports between calls (a TLS handshake or a
+   * login refused, a socket refused): one call per failed connection attempt. Returns the
+   * function that unsubscribes.
+   */
+  onProblem?(listener: (problem: StoreProblem) => void): () => void;
 }

@@ -4,11 +4,18 @@
  * keys live in other slots, so they are read with their own commands, sent together (give the
  * Cluster `enableAutoPipelining: true` to batch them into one round trip per node), and a fill
  * re-checks them just before its Lua call (reads re-check them anyway).
+ *
+ * TLS: `tls: { ca }` (or a `rediss://` URL) verifies the server's certificate chain and host name,
+ * as Node's `tls.connect` does by default; only `rejectUnauthorized: false` turns that off. The
+ * client's connection failures (a certificate refused, a login refused) are reported through
+ * `onProblem`, classified by the table in `redis-errors.ts`; a call that meanwhile waits in
+ * ioredis' offline queue is attributed to that problem instead of being a bare timeout.
  */
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { CacheDriver, FillRequest, ReadResult } from './driver.js';
+import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './driver.js';
 import { ACQUIRE_LEASES, FILL, RELEASE_LEASES } from './lua.js';
+import { classifyRedisError, errorCode } from './redis-errors.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -49,6 +56,24 @@ export class RedisDriver implements CacheDriver {
   readonly client: RedisClient;
   readonly #owned: boolean;
   readonly #cluster: boolean;
+  readonly #problemListeners = new Set<(problem: StoreProblem) => void>();
+  /** The latest connection failure; it stands while the client is not ready. */
+  #connectionProblem: StoreProblem | undefined;
+  /** The client's error behind it: ioredis also rejects the queued calls with it (a refused AUTH). */
+  #connectionError: unknown;
+  readonly #onClientError = (error: unknown): void => {
+    // A connection that failed for a reply (a SELECT refused) is still a connection that could not be made.
+    const classified = classifyRedisError(error);
+    const problem: StoreProblem =
+      classified === undefined || classified.kind === 'server' ? { kind: 'network', code: classified?.code ?? errorCode(error) } : classified;
+    this.#connectionProblem = problem;
+    this.#connectionError = error;
+    for (const listener of this.#problemListeners) listener(problem);
+  };
+  readonly #onClientReady = (): void => {
+    this.#connectionProblem = undefined;
+    this.#connectionError = undefined;
+  };
 
   constructor(connection: RedisConnection) {
     if (connection instanceof Redis || connection instanceof Cluster) {
@@ -61,7 +86,28 @@ export class RedisDriver implements CacheDriver {
     this.#cluster = this.client instanceof Cluster;
     this.kind = this.#cluster ? 'redis-cluster' : 'redis';
     // Without a listener ioredis prints every connection error; the cache reports them as events.
-    this.client.on('error', () => {});
+    this.client.on('error', this.#onClientError);
+    // A cluster reports each node's connection errors on their own; its 'error' is about the slot table.
+    if (this.#cluster) this.client.on('node error', this.#onClientError);
+    this.client.on('ready', this.#onClientReady);
+  }
+
+  problem(error?: unknown): StoreProblem | undefined {
+    // The connection's own failure, handed to a call too: the same problem, already reported.
+    if (error !== undefined && error === this.#connectionError && this.#connectionProblem) return this.#connectionProblem;
+    const own = error === undefined ? undefined : classifyRedisError(error);
+    if (own) return own;
+    const current = this.client.status === 'ready' ? undefined : this.#connectionProblem;
+    if (current || error === undefined) return current;
+    // What ioredis says of a connection it lost or gave up on ("Connection is closed.", a flushed queue).
+    return { kind: 'network', code: errorCode(error) };
+  }
+
+  onProblem(listener: (problem: StoreProblem) => void): () => void {
+    this.#problemListeners.add(listener);
+    return () => {
+      this.#problemListeners.delete(listener);
+    };
   }
 
   async read(keys: readonly string[], tagKeys: readonly string[]): Promise<ReadResult> {
@@ -149,6 +195,8 @@ export class RedisDriver implements CacheDriver {
   }
 
   async close(): Promise<void> {
+    // The application's client stays open; its errors reach no closed cache, but keep a listener (ioredis prints errors without one).
+    this.#problemListeners.clear();
     if (!this.#owned) return;
     try {
       await this.client.quit();

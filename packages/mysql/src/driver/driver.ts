@@ -13,7 +13,12 @@ export interface ConnectionConfig {
   readonly user: string;
   readonly password?: string | undefined;
   readonly database?: string | undefined;
-  /** TLS options passed to the driver as they are (`{ ca, rejectUnauthorized }`, or an RDS profile name). */
+  /**
+   * TLS (`{ ca }`, or mysql2's profile name `'Amazon RDS'`). Verified in full: the chain against
+   * `ca` and the host name against the certificate, unless `verifyIdentity: false` turns the host
+   * check off. A server without TLS is refused, never used in clear.
+   * @default undefined (no TLS)
+   */
   readonly ssl?: string | Record<string, unknown> | undefined;
   /** Socket path, instead of host and port. */
   readonly socketPath?: string | undefined;

@@ -5,10 +5,16 @@
  * the values written as literals by `format.ts` — never by mysql2's escaping, which assumes
  * backslash escapes and is injectable under `sql_mode` NO_BACKSLASH_ESCAPES. This file tracks that
  * mode from what the server reports.
+ *
+ * TLS is verify-full by default: with `ssl` set, the chain is checked (mysql2's default) and so is
+ * the host name (`verifyIdentity`, off in mysql2 unless asked for) unless `ssl.verifyIdentity` is
+ * explicitly `false`. A server without TLS is refused (mysql2's HANDSHAKE_NO_SSL_SUPPORT), never
+ * used in clear.
  */
 import mysql from 'mysql2';
 import { formatStatement, needsModeForBackslashes } from '../format.js';
 import type { SqlValue } from '../sql.js';
+import { tlsCodeOf } from '../tls.js';
 import type { ConnectionConfig, Driver, DriverConnection, QueryOutput } from './driver.js';
 
 /** SERVER_STATUS_NO_BACKSLASH_ESCAPES, in the status flags of the handshake and of every OK packet. */
@@ -23,7 +29,7 @@ interface Mysql2Connection {
   ping(callback: (error: unknown) => void): unknown;
   end(callback: (error: unknown) => void): unknown;
   destroy(): void;
-  readonly stream?: { destroy(): void };
+  readonly stream?: { destroy(): void; _host?: string | null };
   on(event: 'connect', listener: () => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
@@ -137,11 +143,52 @@ class Mysql2DriverConnection implements DriverConnection {
   }
 }
 
+/**
+ * mysql2 overwrites the code of every TLS handshake error with HANDSHAKE_SSL_ERROR; Node's code
+ * (SELF_SIGNED_CERT_IN_CHAIN, ERR_TLS_CERT_ALTNAME_INVALID, ...) is read back from the message, on
+ * a fresh error (the original also carries the server's whole certificate).
+ */
+function tlsError(error: unknown): unknown {
+  const record = error as { code?: unknown; message?: unknown } | null;
+  if (record?.code !== 'HANDSHAKE_SSL_ERROR' || typeof record.message !== 'string') return error;
+  const code = tlsCodeOf(record.message);
+  return code === undefined ? error : Object.assign(new Error(record.message), { code, fatal: true });
+}
+
 function isFatal(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { fatal?: unknown }).fatal === true;
 }
 
-function toMysql2Options(config: ConnectionConfig, timeoutMs: number): Record<string, unknown> {
+type SslOptions = Readonly<Record<string, unknown>>;
+
+/** mysql2's named TLS profiles ('Amazon RDS'), typed structurally: its typings declare the class as an interface only. */
+const profiles = (mysql as unknown as { ConnectionConfig: { getSSLProfile(name: string): SslOptions } }).ConnectionConfig;
+
+/**
+ * The options mysql2 gets for `ssl`, per options object. The same object is handed out while the
+ * caller's is unchanged, since mysql2 keys its secure contexts and TLS sessions by the object:
+ * a new one on every connect would parse the CA bundle and do a full handshake every time.
+ */
+const verified = new WeakMap<SslOptions, { readonly source: SslOptions; readonly options: SslOptions }>();
+
+function sameOptions(a: SslOptions, b: SslOptions): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.is(a[key], b[key]));
+}
+
+/** `ssl` with the host name check on unless the caller turned it off (`verifyIdentity: false`). */
+export function verifyFull(ssl: ConnectionConfig['ssl']): SslOptions | undefined {
+  if (typeof ssl !== 'string' && (typeof ssl !== 'object' || ssl === null)) return undefined;
+  const base = typeof ssl === 'string' ? profiles.getSSLProfile(ssl) : ssl;
+  const cached = verified.get(base);
+  if (cached && sameOptions(cached.source, base)) return cached.options;
+  const options = { ...base, verifyIdentity: base['verifyIdentity'] ?? true };
+  verified.set(base, { source: { ...base }, options });
+  return options;
+}
+
+/** The options mysql2's createConnection gets. Exported for the unit tests. */
+export function toMysql2Options(config: ConnectionConfig, timeoutMs: number): Record<string, unknown> {
   return {
     ...config.driverOptions,
     host: config.host,
@@ -149,7 +196,7 @@ function toMysql2Options(config: ConnectionConfig, timeoutMs: number): Record<st
     user: config.user,
     password: config.password,
     database: config.database,
-    ssl: config.ssl,
+    ssl: verifyFull(config.ssl),
     socketPath: config.socketPath,
     timezone: config.timezone ?? 'Z',
     decimalNumbers: config.decimalNumbers ?? false,
@@ -172,6 +219,11 @@ export const mysql2Driver: Driver = {
     const options = toMysql2Options(config, timeoutMs);
     return new Promise((resolve, reject) => {
       const connection = mysql.createConnection(options) as unknown as Mysql2Connection;
+      // mysql2 gives Node no server name for an IP host, and Node then checks the certificate
+      // against "localhost": any certificate for localhost would pass for 127.0.0.2. The socket's
+      // host is what Node falls back to before "localhost"; for a host name Node sets it itself.
+      if (options['ssl'] !== undefined && config.socketPath === undefined && connection.stream && !connection.stream._host)
+        connection.stream._host = config.host;
       let settled = false;
       connection.on('error', (error) => {
         if (settled) return;
@@ -179,7 +231,7 @@ export const mysql2Driver: Driver = {
         connection.removeAllListeners();
         connection.on('error', () => {});
         connection.destroy();
-        reject(error);
+        reject(tlsError(error));
       });
       connection.on('connect', () => {
         if (settled) return;
