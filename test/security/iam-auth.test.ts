@@ -51,6 +51,9 @@ afterAll(async () => {
   await certs?.remove();
 });
 
+/** The throwaway server as `iamAuthConnection` takes it, for the test's user. */
+const endpoint = () => ({ host: server.host, port: server.port, user, database: user, ssl: { ca: certs.ca } });
+
 function track(db: Connector): Connector {
   connectors.push(db);
   return db;
@@ -72,7 +75,7 @@ const fakeCredentials = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 
 describe('with a real @aws-sdk/rds-signer Signer', () => {
   it('a Signer with static fake credentials signs locally, and the helper hands its token on as the password', async () => {
     const signer = new Signer({ hostname: server.host, port: server.port, username: user, region: 'eu-west-1', credentials: fakeCredentials });
-    const connection = iamAuthConnection({ host: server.host, port: server.port, user, database: user, ssl: { ca: certs.ca }, token: signer });
+    const connection = iamAuthConnection({ ...endpoint(), token: signer });
     const { password, ...rest } = await connection();
     expect(password).toMatch(new RegExp(`^127\\.0\\.0\\.1:${server.port}/\\?Action=connect&DBUser=${user}&`));
     expect(password).toContain('X-Amz-Algorithm=AWS4-HMAC-SHA256');
@@ -87,11 +90,7 @@ describe('with a real @aws-sdk/rds-signer Signer', () => {
     const db = track(
       createConnector({
         connection: iamAuthConnection({
-          host: server.host,
-          port: server.port,
-          user,
-          database: user,
-          ssl: { ca: certs.ca },
+          ...endpoint(),
           token: issuer.issue,
           now: issuer.now,
         }),
@@ -112,11 +111,7 @@ describe('the local stand-in: tokens that expire', () => {
     const db = track(
       createConnector({
         connection: iamAuthConnection({
-          host: server.host,
-          port: server.port,
-          user,
-          database: user,
-          ssl: { ca: certs.ca },
+          ...endpoint(),
           token: issuer.issue,
           tokenTtlMs: TTL,
           refreshMarginMs: MINUTE,
@@ -158,11 +153,7 @@ describe('the local stand-in: tokens that expire', () => {
   it('connectors that share one connection function (module scope) share its cached token', async () => {
     const issuer = tokenIssuer({ admin, user, ttlMs: TTL });
     const connection = iamAuthConnection({
-      host: server.host,
-      port: server.port,
-      user,
-      database: user,
-      ssl: { ca: certs.ca },
+      ...endpoint(),
       token: issuer.issue,
       now: issuer.now,
     });
@@ -183,7 +174,7 @@ describe('the local stand-in: tokens that expire', () => {
     const token = `tok_${randomBytes(24).toString('hex')}`;
     const db = track(
       createConnector({
-        connection: iamAuthConnection({ host: server.host, port: server.port, user, database: user, ssl: { ca: certs.ca }, token: async () => token }),
+        connection: iamAuthConnection({ ...endpoint(), token: async () => token }),
       }),
     );
     const errors: Array<ConnectorEvents['error']> = [];

@@ -5,10 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Cluster, type Redis } from 'ioredis';
+import { freePort } from './net.js';
 
 const run = promisify(execFile);
 
@@ -25,14 +25,7 @@ export const REDIS_CLUSTER_NODES = REDIS_CLUSTER_PORTS.map((port) => ({ host: '1
 export async function auxRedisPort(): Promise<number> {
   const fixed = process.env['CACHEFRONT_REDIS_AUX_PORT'];
   if (fixed) return Number(fixed);
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+  return freePort();
 }
 
 const script = (name: string) => fileURLToPath(new URL(`../../scripts/${name}`, import.meta.url));

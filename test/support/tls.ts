@@ -6,11 +6,11 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from './net.js';
 
 const run = promisify(execFile);
 const script = (name: string) => fileURLToPath(new URL(`../../scripts/${name}`, import.meta.url));
@@ -38,18 +38,6 @@ export async function makeCertificates(): Promise<Certificates> {
     path: file,
     remove: () => rm(dir, { recursive: true, force: true }),
   };
-}
-
-/** A loopback port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export interface AuxMariadb {

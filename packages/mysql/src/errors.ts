@@ -1,3 +1,5 @@
+import { TLS_CHAIN_CODES, TLS_DATE_CODES } from './tls.js';
+
 /**
  * Every error the connector throws is a `CachefrontMysqlError` with a stable `code`.
  *
@@ -65,15 +67,8 @@ export const ERROR_TABLE = {
     codes: [
       'HANDSHAKE_SSL_ERROR', // mysql2: the handshake failed (the driver restores Node's code below when it can)
       'HANDSHAKE_NO_SSL_SUPPORT', // mysql2: `ssl` is set and the server offers no TLS
-      'SELF_SIGNED_CERT_IN_CHAIN',
-      'DEPTH_ZERO_SELF_SIGNED_CERT',
-      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-      'UNABLE_TO_GET_ISSUER_CERT',
-      'CERT_SIGNATURE_FAILURE',
-      'CERT_UNTRUSTED',
-      'CERT_HAS_EXPIRED',
-      'CERT_NOT_YET_VALID',
+      ...TLS_CHAIN_CODES,
+      ...TLS_DATE_CODES,
       'ERR_TLS_CERT_ALTNAME_INVALID',
       'ER_SECURE_TRANSPORT_REQUIRED',
     ],

@@ -125,16 +125,22 @@ describe('iamAuthConnection', () => {
   });
 });
 
+/** A connector on the fake server whose connection is an IAM helper over a counting token source, on one clock. */
+function iamConnector() {
+  const clock = { now: 1_000_000 };
+  const fake = new FakeServer({ now: () => clock.now });
+  const { state, source } = tokens();
+  const db = createConnector({
+    connection: iamAuthConnection({ host: 'db', user: 'app_iam', ssl: { ca: 'pem' }, token: source, now: () => clock.now }),
+    driver: fake,
+    now: () => clock.now,
+  });
+  return { clock, fake, state, db };
+}
+
 describe('iamAuthConnection with the connector', () => {
   it('a physical connect after expiry gets a new token; connects before it reuse the cached one', async () => {
-    const clock = { now: 1_000_000 };
-    const fake = new FakeServer({ now: () => clock.now });
-    const { state, source } = tokens();
-    const db = createConnector({
-      connection: iamAuthConnection({ host: 'db', user: 'app_iam', ssl: { ca: 'pem' }, token: source, now: () => clock.now }),
-      driver: fake,
-      now: () => clock.now,
-    });
+    const { clock, fake, state, db } = iamConnector();
     const killOwn = () => {
       for (const thread of fake.liveThreads('app_iam')) fake.kill(thread.id);
     };
@@ -151,14 +157,7 @@ describe('iamAuthConnection with the connector', () => {
   });
 
   it('a token that cannot be had is a reported ConnectError, and no token appears in it or in the events', async () => {
-    const clock = { now: 1_000_000 };
-    const fake = new FakeServer({ now: () => clock.now });
-    const { state, source } = tokens();
-    const db = createConnector({
-      connection: iamAuthConnection({ host: 'db', user: 'app_iam', ssl: { ca: 'pem' }, token: source, now: () => clock.now }),
-      driver: fake,
-      now: () => clock.now,
-    });
+    const { clock, fake, state, db } = iamConnector();
     const events: Array<ConnectorEvents['error']> = [];
     db.on('error', (event) => events.push(event));
     await db.query(sql`SELECT 1`);

@@ -27,7 +27,8 @@ export function tlsCodeOf(message: string): string | undefined {
   return undefined;
 }
 
-const CHAIN = new Set([
+/** Node's codes for a certificate not signed by a trusted CA. */
+export const TLS_CHAIN_CODES = [
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -35,8 +36,11 @@ const CHAIN = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'CERT_SIGNATURE_FAILURE',
   'CERT_UNTRUSTED',
-]);
-const DATES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+] as const;
+/** Node's codes for a certificate outside its validity dates. */
+export const TLS_DATE_CODES = ['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'] as const;
+const CHAIN: ReadonlySet<string> = new Set(TLS_CHAIN_CODES);
+const DATES: ReadonlySet<string> = new Set(TLS_DATE_CODES);
 
 /** MySQL's ER_SECURE_TRANSPORT_REQUIRED: the server refuses connections without TLS. */
 export const ER_SECURE_TRANSPORT_REQUIRED = 3159;
