@@ -44,7 +44,8 @@ start() {
   else
     rm -f "$root/tls-dir"
   fi
-  redis-server "${listen[@]}" --bind 127.0.0.1 --save "" --appendonly no --dir "$root" --daemonize yes \
+  # DEBUG SLEEP is how the fault tests stall a server: allowed from loopback clients only.
+  redis-server "${listen[@]}" --bind 127.0.0.1 --save "" --appendonly no --dir "$root" --daemonize yes --enable-debug-command local \
     --pidfile "$pidf" --logfile "$root/redis.log"
   for _ in $(seq 1 200); do
     if alive; then return 0; fi

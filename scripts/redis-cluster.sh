@@ -7,6 +7,8 @@
 #   scripts/redis-cluster.sh stop           # shuts the nodes down and removes their state
 #   scripts/redis-cluster.sh acquire ID     # start, and register user ID (the integration global setup)
 #   scripts/redis-cluster.sh release ID     # unregister ID; stop when no live user is left
+#   scripts/redis-cluster.sh restart-node PORT  # shut one node down (its data is lost: no persistence) and
+#                                           # start it again with its slots; returns once the cluster is ok
 #
 # acquire/release let concurrent test runs share one cluster: a run's teardown does not stop the
 # cluster under another run that is still using it. A user ID is a process id; dead ones are pruned.
@@ -42,16 +44,33 @@ wait_until() {
 
 all_alive() { for port in "${ports[@]}"; do alive "$port" || return 1; done; }
 
+start_node() {
+  local port=$1
+  redis-server --cluster-enabled yes --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+    --cluster-config-file "$root/nodes-$port.conf" --dir "$root" --daemonize yes --enable-debug-command local \
+    --pidfile "$root/redis-$port.pid" --logfile "$root/redis-$port.log" --cluster-node-timeout 5000 9>&-
+}
+
+restart_node() {
+  local port=$1
+  cli "$port" shutdown nosave >/dev/null 2>&1 || true
+  local pidf=$root/redis-$port.pid
+  if [ -f "$pidf" ]; then
+    local pid
+    pid=$(cat "$pidf")
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  fi
+  start_node "$port"
+  wait_until "node $port answering PING" 200 alive "$port"
+  wait_until "cluster_state:ok on every node" 400 cluster_ok
+}
+
 start() {
   if cluster_ok; then return 0; fi
   # A half-started cluster (a node died, a create that failed): start over from nothing.
   stop
   mkdir -p "$root"
-  for port in "${ports[@]}"; do
-    redis-server --cluster-enabled yes --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-      --cluster-config-file "$root/nodes-$port.conf" --dir "$root" --daemonize yes \
-      --pidfile "$root/redis-$port.pid" --logfile "$root/redis-$port.log" --cluster-node-timeout 5000 9>&-
-  done
+  for port in "${ports[@]}"; do start_node "$port"; done
   wait_until "the nodes answering PING" 200 all_alive
   local addresses=()
   for port in "${ports[@]}"; do addresses+=("127.0.0.1:$port"); done
@@ -96,5 +115,6 @@ case "$cmd" in
     rm -f "$users/$id"
     if unused; then stop; rm -rf "$users"; fi
     ;;
+  restart-node) restart_node "${2:?usage: redis-cluster.sh restart-node PORT}" ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -24,6 +24,8 @@ interface Pair {
 interface Armed {
   readonly dropReply: boolean;
   readonly done: () => void;
+  /** Only a client packet this matches arms the cut; then only its connection is cut. Without it: any packet, every connection. */
+  readonly match?: (chunk: Buffer) => boolean;
   /** The pair whose client packet was forwarded, waiting for the server's reply. */
   pair?: Pair;
 }
@@ -92,6 +94,17 @@ export class TcpProxy {
   }
 
   /**
+   * Arms a cut of one connection: the next client packet for which `match` is true (a COMMIT, say)
+   * is forwarded to the server, then (after the server's reply, which is dropped, when `dropReply`)
+   * that connection alone is cut. Resolves when the cut happened; a later arming replaces this one.
+   */
+  cutAfterClientPacket(match: (chunk: Buffer) => boolean, options: CutOptions = {}): Promise<void> {
+    return new Promise((resolve) => {
+      this.#armed = { dropReply: options.dropReply ?? false, done: resolve, match };
+    });
+  }
+
+  /**
    * Stops forwarding in both directions, as a frozen network would: data waits in the sockets, and
    * an end or a close on one side is not passed to the other, until `resume()`. New connections wait too.
    */
@@ -154,14 +167,15 @@ export class TcpProxy {
         return;
       }
       const armed = this.#armed;
-      if (armed && armed.pair === undefined) {
+      if (armed && armed.pair === undefined && (armed.match === undefined || armed.match(chunk))) {
         if (armed.dropReply) {
           armed.pair = pair;
           server.write(chunk);
         } else {
           this.#armed = undefined;
           server.write(chunk, () => {
-            this.cut();
+            if (armed.match) this.#destroy(pair);
+            else this.cut();
             armed.done();
           });
         }
@@ -174,7 +188,8 @@ export class TcpProxy {
       if (armed?.pair === pair) {
         // The server answered the forwarded packet: it ran it. The client never learns the outcome.
         this.#armed = undefined;
-        this.cut();
+        if (armed.match) this.#destroy(pair);
+        else this.cut();
         armed.done();
         return;
       }
