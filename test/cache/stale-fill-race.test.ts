@@ -81,7 +81,7 @@ async function write(statement: string, values: unknown[], invalidate: () => Pro
 }
 
 /** Two Cache instances on the shared Redis, one namespace, as two containers. Every event is recorded. */
-function twoProcesses(options: { leaseWaitMs?: number } = {}) {
+async function twoProcesses(options: { leaseWaitMs?: number } = {}) {
   const namespace = randomNamespace();
   const make = () => createRedisCache({ redis: REDIS_URL, namespace, commandTimeoutMs: 1000, ...options });
   const reader = make();
@@ -149,7 +149,7 @@ function recorder() {
 describe('the stale-fill race on Redis and MariaDB', () => {
   it('a reader that read the row before a write committed never makes the old row fresh (parameter tag)', async () => {
     await seed();
-    const { reader, writer, rejected, trouble } = twoProcesses({ leaseWaitMs: 150 });
+    const { reader, writer, rejected, trouble } = await twoProcesses({ leaseWaitMs: 150 });
     const readerView = products(reader);
     const writerView = products(writer);
     const slow = stallingLoader();
@@ -178,7 +178,7 @@ describe('the stale-fill race on Redis and MariaDB', () => {
 
   it('the same race through a value tag the reader only learns from the row it loaded (category)', async () => {
     await seed();
-    const { reader, writer, rejected, trouble } = twoProcesses({ leaseWaitMs: 150 });
+    const { reader, writer, rejected, trouble } = await twoProcesses({ leaseWaitMs: 150 });
     const readerView = products(reader);
     const slow = stallingLoader();
 
@@ -202,7 +202,7 @@ describe('the stale-fill race on Redis and MariaDB', () => {
 
   it('the value-tag race when the reader already knew the tag (read before the load, compared in the fill)', async () => {
     await seed();
-    const { reader, writer, rejected, trouble } = twoProcesses({ leaseWaitMs: 150 });
+    const { reader, writer, rejected, trouble } = await twoProcesses({ leaseWaitMs: 150 });
     const readerView = products(reader);
     // A first fill teaches the reader that product 3 carries category:craft.
     expect((await readerView.get({ id: 3 }, loadProduct)).status).toBe('miss');
@@ -227,7 +227,7 @@ describe('the stale-fill race on Redis and MariaDB', () => {
 
   it("a committed write's invalidation makes the cached old row miss in every process", async () => {
     await seed();
-    const { reader, writer, trouble } = twoProcesses();
+    const { reader, writer, trouble } = await twoProcesses();
     const readerView = products(reader);
     const writerView = products(writer);
     expect((await readerView.get({ id: 1 }, loadProduct)).value.price).toBe('19.90');
@@ -244,7 +244,7 @@ describe('the stale-fill race on Redis and MariaDB', () => {
   // filling: a stampede on the key that was just written.
   it('releases the lease of a rejected fill, so the next reader fills at once and the one after hits', async () => {
     await seed();
-    const { reader, writer, rejected } = twoProcesses();
+    const { reader, writer, rejected } = await twoProcesses();
     const readerView = products(reader);
     const writerView = products(writer);
     const slow = stallingLoader();
@@ -267,10 +267,11 @@ describe('after a committed write, the old row is served only inside an opted-in
    * A cached row, then a write that commits and invalidates, then a reader that takes the lease and
    * loads the new row slowly, and a second reader that gives up waiting for it after `leaseWaitMs`.
    */
-  async function waiterDuringSlowReload(graceMs: number) {
+  async function waiterDuringSlowReload(graceMs: number, staleWhileWaiting = false) {
     await seed();
-    const { reader, writer, trouble } = twoProcesses({ leaseWaitMs: 100 });
-    const view = (cache: Cache) => cache.entity<Params, Product>({ name: 'graced', ttlMs: 60_000, graceMs, tags: ({ id }) => [`product:${id}`] });
+    const { reader, writer, trouble } = await twoProcesses({ leaseWaitMs: 100 });
+    const view = (cache: Cache) =>
+      cache.entity<Params, Product>({ name: 'graced', ttlMs: 60_000, graceMs, staleWhileWaiting, tags: ({ id }) => [`product:${id}`] });
     expect((await view(reader).get({ id: 1 }, loadProduct)).status).toBe('miss');
     await write('UPDATE product SET price = ? WHERE id = ?', ['15.00', 1], () => writer.invalidate(['product:1']));
     const slow = stallingLoader();
@@ -284,8 +285,12 @@ describe('after a committed write, the old row is served only inside an opted-in
     return waiter;
   }
 
-  it('with graceMs, a waiter that gives up on the lease may take the old row, flagged stale', async () => {
-    expect(await waiterDuringSlowReload(30_000)).toMatchObject({ status: 'stale', value: { price: '19.90' } });
+  it('with graceMs and staleWhileWaiting, a waiter that gives up on the lease may take the old row, flagged stale', async () => {
+    expect(await waiterDuringSlowReload(30_000, true)).toMatchObject({ status: 'stale', value: { price: '19.90' } });
+  });
+
+  it('with graceMs alone, a waiter that gives up on the lease loads the new row: stale is not served while the database answers', async () => {
+    expect(await waiterDuringSlowReload(30_000)).toMatchObject({ status: 'miss', value: { price: '15.00' } });
   });
 
   // Regression (fixed in da01eab): an entry whose tag was invalidated was judged 'stale' while

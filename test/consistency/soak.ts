@@ -11,7 +11,10 @@
 import { parseArgs } from 'node:util';
 import { FAULTS, type Fault, historyRun, summarize } from './run.js';
 
+// pnpm hands on the `--` that separates its own flags from the script's.
+const args = process.argv.slice(2);
 const { values } = parseArgs({
+  args: args[0] === '--' ? args.slice(1) : args,
   options: {
     minutes: { type: 'string', default: '10' },
     seed: { type: 'string' },

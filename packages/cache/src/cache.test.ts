@@ -4,6 +4,7 @@ import type { CacheDriver } from './drivers/driver.js';
 import { MemoryDriver } from './drivers/memory-driver.js';
 import { CacheOptionsError, CacheUnavailableError } from './errors.js';
 import type { CacheEventName, CacheEvents } from './events.js';
+import { tagKey } from './keys.js';
 import type { CacheOptions } from './options.js';
 
 interface Product {
@@ -24,6 +25,13 @@ function setup(options: CacheOptions = {}, driverOverride?: (driver: MemoryDrive
     clock.now += ms;
   };
   const base: CacheOptions = { now, sleep: async (ms) => advance(ms), namespace: 't', ...options };
+  // The categories' tags exist already (as in any running system): a first load of a product can fill.
+  // (A value tag with no token at all makes its first load unstored: see 'tags' below.)
+  void store.initTags(
+    ['category:tools', 'category:craft'].map((tag) => tagKey('t', tag)),
+    'i.seed',
+    3_600_000,
+  );
   const a = new Cache(driver, base);
   const b = new Cache(driver, base);
   const events: Array<{ event: CacheEventName; payload: unknown }> = [];
@@ -117,13 +125,45 @@ describe('get', () => {
     await expect(products.get({ id: 1 }, failing, { failSafe: true })).rejects.toThrow('database down');
   });
 
-  it('shares one in-process load among concurrent callers', async () => {
-    const { a } = setup();
+  it('concurrent callers in one process load once (through the lease), and each reads the value from the cache itself', async () => {
+    // Real timers: the waiters must yield to the event loop while they wait for the holder's fill.
+    const { a } = setup({ leaseWaitMs: 2000, leasePollMs: 5, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
     const db = table();
     const products = productEntity(a);
     const results = await Promise.all(Array.from({ length: 50 }, () => products.get({ id: 2 }, db.load)));
     expect(db.loads()).toBe(1);
     expect(new Set(results.map((r) => r.value.name))).toEqual(new Set(['Saw']));
+    expect(results.filter((r) => r.status === 'miss')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'fresh')).toHaveLength(49);
+  });
+
+  it('never hands a caller a load that was already running when it began (a write may have returned in between)', async () => {
+    const { a } = setup({ leaseWaitMs: 2000, leasePollMs: 5, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
+    const db = table();
+    const products = productEntity(a);
+    let resume!: () => void;
+    let loaded!: () => void;
+    const hasRead = new Promise<void>((resolve) => {
+      loaded = resolve;
+    });
+    const slow = async (params: { id: number }) => {
+      const row = await db.load(params);
+      loaded();
+      await new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      return row;
+    };
+    const first = products.get({ id: 1 }, slow);
+    await hasRead;
+    // A write commits and invalidates while the first load stalls; then a second read begins.
+    db.rows.set(1, { ...(db.rows.get(1) as Product), price: '17.00' });
+    await a.invalidate(['product:1']);
+    const second = products.get({ id: 1 }, db.load);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    resume();
+    expect((await first).value.price).toBe('19.90'); // overlapped the write: either answer is right
+    expect((await second).value.price).toBe('17.00'); // began after it: must see it
   });
 
   it('never lets two parameter sets share an entry', async () => {
@@ -180,6 +220,65 @@ describe('tags: invalidation and the stale-fill race', () => {
     expect(after.value.price).toBe('17.00');
     expect(after.status).toBe('miss');
     expect(a.stats().fillsRejected).toBe(1);
+  });
+
+  it('on a cluster, does not store the first load of an entry whose value tag has no token yet (it may have been lost after an invalidation); the next one is', async () => {
+    const { a } = setup({}, clusterLike);
+    const db = table();
+    const entity = a.entity<{ id: number }, Product>({ name: 'fresh-tag', ttlMs: 60_000, valueTags: (value) => [`brand-new:${value.id}`] });
+    expect((await entity.get({ id: 1 }, db.load)).status).toBe('miss');
+    expect(a.stats()).toMatchObject({ fills: 0, fillsRejected: 1 });
+    expect((await entity.get({ id: 1 }, db.load)).status).toBe('miss');
+    expect((await entity.get({ id: 1 }, db.load)).status).toBe('fresh');
+    expect(db.loads()).toBe(2);
+    // On one store the lease proves nothing was lost during the load: the first load fills.
+    const single = setup();
+    const other = single.a.entity<{ id: number }, Product>({ name: 'fresh-tag', ttlMs: 60_000, valueTags: (value) => [`brand-new:${value.id}`] });
+    expect((await other.get({ id: 1 }, db.load)).status).toBe('miss');
+    expect((await other.get({ id: 1 }, db.load)).status).toBe('fresh');
+  });
+
+  it('a FLUSHALL during a load takes the lease with it: the fill of the old row is rejected, even with a value tag that now has no token', async () => {
+    const { a, store } = setup();
+    const db = table();
+    const entity = a.entity<{ id: number }, Product>({ name: 'flushed', ttlMs: 60_000, valueTags: (value) => [`flushed-shelf:${value.id}`] });
+    const load = async (params: { id: number }) => {
+      const row = await db.load(params);
+      await a.invalidate([`flushed-shelf:${params.id}`]); // a write lands during the load...
+      await store.close(); // ...and then everything is lost (close() empties the memory store, as FLUSHALL would)
+      return row;
+    };
+    await entity.get({ id: 2 }, load);
+    expect(a.stats()).toMatchObject({ fills: 0, fillsRejected: 1 });
+  });
+
+  it('a tag key lost after an invalidation (a FLUSHALL, a restart) never makes an old fill current: snapshots never hold "absent"', async () => {
+    const { a, store } = setup();
+    const db = table();
+    const products = productEntity(a);
+    let resume!: () => void;
+    let loaded!: () => void;
+    const hasRead = new Promise<void>((resolve) => {
+      loaded = resolve;
+    });
+    const slow = async (params: { id: number }) => {
+      const row = await db.load(params);
+      loaded();
+      await new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      return row;
+    };
+    const reader = products.get({ id: 3 }, slow);
+    await hasRead;
+    db.rows.set(3, { ...(db.rows.get(3) as Product), price: '4.20' });
+    await a.invalidate(['product:3']);
+    // The tag key is lost after the invalidation, the lease survives (a tag on another node, say).
+    await store.delete([tagKey('t', 'product:3')]);
+    resume();
+    await reader;
+    expect(a.stats().fillsRejected).toBe(1);
+    expect((await products.get({ id: 3 }, db.load)).value.price).toBe('4.20');
   });
 
   it('drops a fill whose value tag was invalidated while the loader ran', async () => {
@@ -421,6 +520,17 @@ function failing(store: MemoryDriver, methods: ReadonlyArray<keyof CacheDriver>,
 }
 
 /** A driver that never answers reads. */
+/** The store as a cluster looks to the cache: tag keys do not share the fate of the lease (another node). */
+function clusterLike(store: MemoryDriver): CacheDriver {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'sharedFate') return false;
+      const original = Reflect.get(target, property, receiver);
+      return typeof original === 'function' ? original.bind(target) : original;
+    },
+  });
+}
+
 function hanging(store: MemoryDriver): CacheDriver {
   return new Proxy(store, {
     get(target, property, receiver) {

@@ -31,6 +31,7 @@ export class Cache {
     decodeErrors: 0,
     mismatches: 0,
     keyErrors: 0,
+    reconnects: 0,
     oversize: 0,
     invalidations: 0,
     tlsErrors: 0,
@@ -42,7 +43,7 @@ export class Cache {
   readonly #connectionProblems = new WeakSet<StoreProblem>();
   /** The problem behind the latest failed call, until a call succeeds: what an open breaker's bypass reports. */
   #lastProblem: StoreProblem | undefined;
-  readonly #unsubscribe: (() => void) | undefined;
+  readonly #unsubscribe: Array<() => void> = [];
 
   constructor(driver: CacheDriver, options: CacheOptions = {}) {
     this.driver = driver;
@@ -54,12 +55,18 @@ export class Cache {
       (failures) => this.emit('circuit-open', { failures, openMs: this.options.breakerOpenMs }),
       () => this.emit('circuit-close', {}),
     );
-    this.#unsubscribe = driver.onProblem?.((problem) => {
+    const offReconnect = driver.onReconnect?.(() => {
+      this.#stats.reconnects += 1;
+      this.emit('reconnect', {});
+    });
+    if (offReconnect) this.#unsubscribe.push(offReconnect);
+    const offProblem = driver.onProblem?.((problem) => {
       this.#connectionProblems.add(problem);
       const kind = problem.kind === 'server' ? 'network' : problem.kind;
       this.#stats[PROBLEM_COUNTERS[kind]] += 1;
       this.emit('connection-error', { kind, code: problem.code });
     });
+    if (offProblem) this.#unsubscribe.push(offProblem);
   }
 
   on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): () => void {
@@ -131,7 +138,7 @@ export class Cache {
   }
 
   async close(): Promise<void> {
-    this.#unsubscribe?.();
+    for (const off of this.#unsubscribe.splice(0)) off();
     await this.driver.close();
   }
 

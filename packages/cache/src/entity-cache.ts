@@ -1,6 +1,6 @@
 import type { Cache } from './cache.js';
-import { type EntityContext, type Pending, randomToken, TagHints } from './entity-context.js';
-import { acquireLeases, loadEntries } from './entity-fill.js';
+import { type EntityContext, type Pending, randomToken, TagHints, Wakeups } from './entity-context.js';
+import { acquireLeases, loadEntries, releaseLeases } from './entity-fill.js';
 import { readEntries } from './entity-read.js';
 import { CacheKeyError } from './errors.js';
 import { bypassOf } from './failures.js';
@@ -20,13 +20,14 @@ export class EntityCache<P, T> {
   readonly #cache: Cache;
   readonly #ctx: EntityContext<P, T>;
   readonly #tags: ((params: P) => readonly string[]) | undefined;
-  readonly #inflight = new Map<string, Promise<CacheResult<T>>>();
+  readonly #staleWhileWaiting: boolean;
 
   constructor(cache: Cache, options: EntityOptions<P, T> & { validate?: (value: unknown) => T }) {
     const checked = checkEntityOptions(options, cache.options);
     this.#cache = cache;
     this.keys = entityKeys(cache.options.namespace, checked.name, checked.version);
     this.#tags = options.tags;
+    this.#staleWhileWaiting = options.staleWhileWaiting === true;
     this.#ctx = {
       cache,
       keys: this.keys,
@@ -35,28 +36,30 @@ export class EntityCache<P, T> {
       valueTags: options.valueTags,
       validate: options.validate,
       hints: new TagHints(),
+      wakeups: new Wakeups(),
     };
   }
 
   /**
-   * The value for `params`: from Redis when fresh, else loaded — once across the fleet (a lease in
-   * Redis) and once in this process (a shared promise). If Redis is slow or down, straight from the
-   * loader. Rejects with `CacheKeyError` when the parameters or their tags are invalid.
+   * The value for `params`: from Redis when fresh, else loaded once across the fleet (a lease in
+   * Redis); the other callers wait for the holder's fill and read it from Redis. If Redis is slow or
+   * down, straight from the loader. Rejects with `CacheKeyError` when the parameters or their tags
+   * are invalid.
+   *
+   * Calls are never handed another call's result: a read that began after a write returned must
+   * see it, and a load (or a Redis read) already in flight when it began may predate the write. A
+   * caller that waits for another caller's load of the same key — in this process or another —
+   * reads the filled entry itself, judged against the tag tokens of its own read.
    */
-  get(params: P, load: (params: P, context: LoadContext) => Promise<T>, options: GetOptions = {}): Promise<CacheResult<T>> {
+  async get(params: P, load: (params: P, context: LoadContext) => Promise<T>, options: GetOptions = {}): Promise<CacheResult<T>> {
     let entry: Pending<P>;
     try {
       entry = this.#pending(params);
     } catch (error) {
-      return Promise.reject(this.#keyError(error));
+      throw this.#keyError(error);
     }
-    const shared = this.#inflight.get(entry.key);
-    if (shared) return shared;
-    const promise = this.#settle([entry], async ([only], context) => [await load(only as P, context)], options)
-      .then(() => entry.result as CacheResult<T>)
-      .finally(() => this.#inflight.delete(entry.key));
-    this.#inflight.set(entry.key, promise);
-    return promise;
+    await this.#settle([entry], async ([only], context) => [await load(only as P, context)], options);
+    return entry.result as CacheResult<T>;
   }
 
   /**
@@ -137,20 +140,30 @@ export class EntityCache<P, T> {
     const leased = await acquireLeases(ctx, missing, token);
     const waiting = missing.filter((entry) => !leased.has(entry));
     await Promise.all([
-      leased.size > 0 ? loadEntries(ctx, [...leased], tokens, token, loadMany, options) : undefined,
-      waiting.length > 0 ? this.#waitForHolders(waiting) : undefined,
+      leased.size > 0 ? this.#loadAndWake([...leased], tokens, token, loadMany, options) : undefined,
+      waiting.length > 0 ? this.#waitForHolders(waiting, loadMany, options) : undefined,
     ]);
     missing = waiting.filter((entry) => entry.result === undefined);
     if (missing.length === 0) return;
-    // The holders did not deliver in time and there is nothing stale: load ourselves, filling where the lease is free now.
+    // The holders did not deliver in time and there is nothing stale to take: load ourselves,
+    // with tokens read now (the first read's may predate an invalidation made while we waited).
+    const fresh = new Map<string, string | null>();
+    try {
+      await readEntries(ctx, missing, fresh);
+    } catch {
+      await loadEntries(ctx, missing, fresh, undefined, loadMany, options);
+      return;
+    }
+    missing = missing.filter((entry) => entry.result === undefined);
+    if (missing.length === 0) return;
     const retryToken = randomToken();
     const retried = await acquireLeases(ctx, missing, retryToken);
     await Promise.all([
-      retried.size > 0 ? loadEntries(ctx, [...retried], tokens, retryToken, loadMany, options) : undefined,
+      retried.size > 0 ? this.#loadAndWake([...retried], fresh, retryToken, loadMany, options) : undefined,
       loadEntries(
         ctx,
         missing.filter((entry) => !retried.has(entry)),
-        tokens,
+        fresh,
         undefined,
         loadMany,
         options,
@@ -158,27 +171,73 @@ export class EntityCache<P, T> {
     ]);
   }
 
-  /** Polls for the lease holders' values until they arrive or `leaseWaitMs` passes; then settles with stale values where there are some. */
-  async #waitForHolders(entries: readonly Pending<P>[]): Promise<void> {
+  /** Loads and fills as the lease holder, then wakes this process's callers waiting for these keys. */
+  async #loadAndWake(
+    entries: readonly Pending<P>[],
+    tokens: ReadonlyMap<string, string | null>,
+    token: string,
+    loadMany: LoadMany<P, T>,
+    options: GetOptions,
+  ): Promise<void> {
+    try {
+      await loadEntries(this.#ctx, entries, tokens, token, loadMany, options);
+    } finally {
+      for (const entry of entries) this.#ctx.wakeups.wake(entry.key);
+    }
+  }
+
+  /**
+   * Waits for the lease holders' fills: reads again every `leasePollMs`, or as soon as a holder in
+   * this process finished, until each entry is fresh or `leaseWaitMs` passes. Each round reads the
+   * tag tokens anew, so an invalidation made while waiting counts; a round that finds a lease free
+   * (its holder gave up, its fill was rejected) takes it and loads at once. Past `leaseWaitMs`, a
+   * value inside its grace period is taken (status `stale`) only when the entity opted into
+   * `staleWhileWaiting`; otherwise the caller loads itself (`#settle`).
+   */
+  async #waitForHolders(entries: readonly Pending<P>[], loadMany: LoadMany<P, T>, options: GetOptions): Promise<void> {
     const cache = this.#cache;
+    const ctx = this.#ctx;
     const { now, sleep, leaseWaitMs, leasePollMs } = cache.options;
     const started = now();
     cache.count('leaseWaits', entries.length);
     let open = entries.filter((entry) => entry.result === undefined);
     while (open.length > 0 && now() - started < leaseWaitMs) {
-      await sleep(leasePollMs);
+      await ctx.wakeups.wait(
+        open.map((entry) => entry.key),
+        leasePollMs,
+        sleep,
+      );
+      const tokens = new Map<string, string | null>();
       try {
-        // Fresh tokens each round: an invalidation while we wait must count.
-        await readEntries(this.#ctx, open, new Map());
+        await readEntries(ctx, open, tokens);
       } catch {
         break;
       }
       open = open.filter((entry) => entry.result === undefined);
+      if (open.length === 0) break;
+      const token = randomToken();
+      const freed = [...(await acquireLeases(ctx, open, token))];
+      if (freed.length > 0) {
+        // The holder may have filled and let go between our read and our lease: read once more
+        // before loading, so a finished load is not repeated by every waiter of the round.
+        const again = new Map<string, string | null>();
+        try {
+          await readEntries(ctx, freed, again);
+        } catch {
+          await releaseLeases(ctx, freed, token);
+          break;
+        }
+        const filled = freed.filter((entry) => entry.result !== undefined);
+        if (filled.length > 0) await releaseLeases(ctx, filled, token);
+        const toLoad = freed.filter((entry) => entry.result === undefined);
+        if (toLoad.length > 0) await this.#loadAndWake(toLoad, again, token, loadMany, options);
+        open = open.filter((entry) => entry.result === undefined);
+      }
     }
     const waitedMs = now() - started;
     for (const entry of entries) {
       cache.emit('lease-wait', { entity: this.keys.entity, waitedMs, outcome: entry.result ? 'value' : 'timeout' });
-      if (entry.result === undefined && entry.stale) {
+      if (entry.result === undefined && entry.stale && this.#staleWhileWaiting) {
         entry.result = { value: entry.stale.value, status: 'stale' };
         cache.count('stale');
         cache.emit('stale', { entity: this.keys.entity, reason: 'lease-wait' });

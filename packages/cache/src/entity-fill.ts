@@ -6,6 +6,7 @@
  */
 import type { FillRequest } from './drivers/driver.js';
 import { type EntityContext, invalidatedAt, type Pending } from './entity-context.js';
+import { initAbsentTags } from './entity-read.js';
 import { encodeEntry } from './entry.js';
 import type { CacheEvents } from './events.js';
 import { tagKey } from './keys.js';
@@ -116,6 +117,7 @@ async function fillEntries<P, T>(
   // Value tags not read before the load: read now, and give up the fill if one was invalidated while the loader ran.
   const late = [...new Set(valueTags.flatMap((tags) => tags ?? []))].filter((tag) => !tokens.has(tag));
   const lateTokens = new Map<string, string | null>();
+  const newTags = new Set<string>();
   if (late.length > 0) {
     const lateKeys = late.map((tag) => tagKey(namespace, tag));
     try {
@@ -123,6 +125,12 @@ async function fillEntries<P, T>(
       late.forEach((tag, i) => {
         lateTokens.set(tag, read.tags[i] ?? null);
       });
+      // A value tag with no token at all: never invalidated, or invalidated during the load and then
+      // lost (a restart, a FLUSHALL). On one store the fill's lease would have been lost with it, and
+      // the fill fails its lease check; on a cluster the tag lives elsewhere, nothing tells which, so
+      // the fill is dropped there. Either way the tag gets a token, so the next load can fill.
+      if (!cache.driver.sharedFate) for (const tag of late) if (lateTokens.get(tag) === null) newTags.add(tag);
+      await initAbsentTags(ctx, lateTokens);
     } catch {
       await releaseLeases(ctx, entries, token);
       return;
@@ -147,6 +155,11 @@ async function fillEntries<P, T>(
       const at = invalidatedAt(value);
       if (!known && at !== undefined && at >= loadStart - clockSkewMs) {
         reject(ctx, 'raced-value-tag');
+        abandoned.push(entry);
+        return;
+      }
+      if (newTags.has(tag)) {
+        reject(ctx, 'new-value-tag');
         abandoned.push(entry);
         return;
       }

@@ -4,7 +4,7 @@
  * carries only valid tags; anything else is a miss, counted, that the next fill overwrites.
  */
 
-import type { EntityContext, Pending } from './entity-context.js';
+import { type EntityContext, type Pending, randomToken } from './entity-context.js';
 import { decodeHeader, decodePayload, type ReadHeader } from './entry.js';
 import { tagKey } from './keys.js';
 
@@ -52,6 +52,7 @@ export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: reado
       tokens.set(tag, more.tags[i] ?? null);
     });
   }
+  await initAbsentTags(ctx, tokens);
   for (const { entry, read } of decoded) {
     const judged = judge(ctx, read, tokens);
     if (judged.kind === 'fresh') {
@@ -67,6 +68,27 @@ export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: reado
     }
   }
 }
+
+/**
+ * Gives a token to every tag of `tokens` that has none, so no snapshot ever holds "absent". Without
+ * it, a tag key lost after an invalidation (a restart, a FLUSHALL, an eviction) would be absent
+ * again, and a fill that read "absent" before that invalidation would pass its check. An entry
+ * carrying such a tag is not fresh anyway (its header holds the old token), so this costs a round
+ * trip only on the way to a load.
+ */
+export async function initAbsentTags<P, T>(ctx: EntityContext<P, T>, tokens: Map<string, string | null>): Promise<void> {
+  const absent = [...tokens].filter(([, token]) => token === null).map(([tag]) => tag);
+  if (absent.length === 0) return;
+  const { cache } = ctx;
+  const keys = absent.map((tag) => tagKey(cache.options.namespace, tag));
+  const given = await cache.call('read', () => cache.driver.initTags(keys, initialToken(), cache.options.tagTtlMs));
+  absent.forEach((tag, i) => {
+    tokens.set(tag, given[i] ?? null);
+  });
+}
+
+/** The token of a tag that was never invalidated: no time in it, so `lastInvalidatedAt` ignores it. */
+const initialToken = () => `i.${randomToken()}`;
 
 /** The entry's header when the cache can trust it: it decodes (tags valid) and names `key`. */
 function trusted<P, T>(ctx: EntityContext<P, T>, key: string, bytes: Buffer | null): Read | undefined {
@@ -100,7 +122,8 @@ function judge<P, T>(ctx: EntityContext<P, T>, read: Read | undefined, tokens: R
   if (now >= header.staleUntil) return { kind: 'none' };
   let current = now < header.freshUntil;
   for (const [tag, token] of Object.entries(header.tags)) {
-    if (tokens.get(tag) !== token) current = false;
+    // A header never legitimately holds "absent" (every snapshot has a token): such an entry is not fresh.
+    if (token === null || tokens.get(tag) !== token) current = false;
   }
   // Without an opted-in grace period, an entry that is not fresh is not served at all.
   if (!current && header.staleUntil <= header.freshUntil) return { kind: 'none' };

@@ -13,13 +13,21 @@ export interface CacheEvents {
   stale: { entity: string; reason: 'lease-wait' | 'loader-error' | 'bypass' };
   miss: { entity: string };
   fill: { entity: string; bytes: number };
-  'fill-rejected': { entity: string; reason: 'stale-fill' | 'raced-value-tag' | 'invalid-tag' | 'uncacheable' };
+  /**
+   * A loaded value was served but not stored: its tags changed while it loaded (`stale-fill`), a
+   * value tag was invalidated during the load (`raced-value-tag`) or, on a cluster, had no token yet
+   * (`new-value-tag`: nothing tells whether it was invalidated and lost meanwhile; the next load fills),
+   * or it cannot be cached.
+   */
+  'fill-rejected': { entity: string; reason: 'stale-fill' | 'raced-value-tag' | 'new-value-tag' | 'invalid-tag' | 'uncacheable' };
   'lease-wait': { entity: string; waitedMs: number; outcome: 'value' | 'timeout' };
   timeout: { operation: string; timeoutMs: number };
   /** A call failed; `kind` and `code` say why when the driver knows (`tls`, `SELF_SIGNED_CERT_IN_CHAIN`). */
   error: { operation: string; code: string | undefined; kind: StoreProblemKind | undefined };
   /** The client failed to connect (TLS refused, login refused, socket refused), between calls: once per attempt. */
   'connection-error': { kind: Exclude<StoreProblemKind, 'server'>; code: string | undefined };
+  /** The connection to Redis came back after it was lost: an invalidation sent meanwhile may not have arrived. */
+  reconnect: Record<string, never>;
   'circuit-open': { failures: number; openMs: number };
   'circuit-close': Record<string, never>;
   /** A read went to the loader; `kind` and `code` say what was wrong with Redis, when known. */

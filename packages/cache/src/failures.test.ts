@@ -16,6 +16,7 @@ const TAG = 'user:carol@secret.example';
  */
 class ConnectionDriver implements CacheDriver {
   readonly kind = 'fake-connection';
+  readonly sharedFate = true;
   readonly store = new MemoryDriver();
   mode: 'ok' | 'hang' | 'noperm' = 'ok';
   current: StoreProblem | undefined;
@@ -57,6 +58,9 @@ class ConnectionDriver implements CacheDriver {
   }
   acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<boolean[]> {
     return this.#run(() => this.store.acquireLeases(leaseKeys, token, ttlMs));
+  }
+  initTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<string[]> {
+    return this.#run(() => this.store.initTags(tagKeys, token, ttlMs));
   }
   releaseLeases(leaseKeys: readonly string[], token: string): Promise<void> {
     return this.#run(() => this.store.releaseLeases(leaseKeys, token));

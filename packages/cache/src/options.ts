@@ -82,9 +82,20 @@ export interface EntityOptions<P, T> {
   tags?: (params: P) => readonly string[];
   /** Tags known only from the loaded value (e.g. the product's category). */
   valueTags?: (value: T, params: P) => readonly string[];
+  /**
+   * A caller that waited `leaseWaitMs` for another caller's load takes the value inside its grace
+   * period (status `stale`) instead of loading itself. Off by default: without it, `stale` is only
+   * ever served when the loader fails and the read asked for `failSafe` (the database is down).
+   * Needs `graceMs` > 0.
+   * @default false
+   */
+  staleWhileWaiting?: boolean;
 }
 
-export function checkEntityOptions<P, T>(options: EntityOptions<P, T>, cache: ResolvedCacheOptions): Required<Omit<EntityOptions<P, T>, 'tags' | 'valueTags'>> {
+export function checkEntityOptions<P, T>(
+  options: EntityOptions<P, T>,
+  cache: ResolvedCacheOptions,
+): Required<Omit<EntityOptions<P, T>, 'tags' | 'valueTags' | 'staleWhileWaiting'>> {
   const version = options.version ?? 1;
   const graceMs = options.graceMs ?? 0;
   if (!(Number.isFinite(options.ttlMs) && options.ttlMs > 0)) throw new CacheOptionsError(`\`ttlMs\` of entity ${options.name} must be > 0.`);

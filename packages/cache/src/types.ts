@@ -44,6 +44,8 @@ export interface CacheStats {
   mismatches: number;
   /** Reads, deletes and invalidations refused with `CacheKeyError` (invalid parameters or tags), before any I/O. */
   keyErrors: number;
+  /** Times the connection to Redis came back after it was lost (`reconnect` events). */
+  reconnects: number;
   oversize: number;
   invalidations: number;
   /** Connection attempts the client reported failed for TLS (a refused certificate or handshake). */

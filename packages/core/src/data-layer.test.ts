@@ -21,12 +21,17 @@ class FakeDb implements DatabasePort<Stmt, SqlRunner<Stmt>> {
   queries = 0;
   ends = 0;
   down = false;
+  /** The outbox's table cannot be read (the database half of a drain fails). */
+  outboxDown = false;
+  /** The next COMMIT lands, but its answer is lost: the transaction throws a may-have-committed error. */
+  loseNextCommitAnswer = false;
   #nextOutbox = 1;
 
   async query(statement: Stmt): Promise<unknown[]> {
     this.#check();
     this.queries += 1;
     if (statement.text.startsWith('SELECT id, tags FROM')) {
+      if (this.outboxDown) throw Object.assign(new Error('Lost connection'), { code: 'E_CONNECTION_LOST' });
       const [after, limit] = statement.values as [number, number];
       return [...this.outbox]
         .filter(([id]) => id > after)
@@ -55,13 +60,19 @@ class FakeDb implements DatabasePort<Stmt, SqlRunner<Stmt>> {
     this.#check();
     const products = new Map(this.products);
     const outbox = new Map(this.outbox);
+    let result: T;
     try {
-      return await work(this);
+      result = await work(this);
     } catch (error) {
       this.products = products;
       this.outbox = outbox;
       throw error;
     }
+    if (this.loseNextCommitAnswer) {
+      this.loseNextCommitAnswer = false;
+      throw Object.assign(new Error('The connection was lost during COMMIT'), { code: 'E_TRANSACTION_FAILED', mayHaveCommitted: true });
+    }
+    return result;
   }
 
   async end(): Promise<void> {
@@ -90,13 +101,13 @@ class FakeDb implements DatabasePort<Stmt, SqlRunner<Stmt>> {
 
 const Product = z.object({ id: z.number().int(), name: z.string(), price: z.string().regex(/^\d+\.\d{2}$/), category: z.string() });
 
-function setup(options: { graceMs?: number } = {}) {
+function setup(options: { graceMs?: number; invalidationRetryMs?: number } = {}) {
   const clock = { now: 1_000_000 };
   const cache = createMemoryCache({ now: () => clock.now, namespace: 'core' });
   const db = new FakeDb();
   db.products.set(1, { id: 1, name: 'Hammer', price: '19.90', category: 'tools' });
   db.products.set(2, { id: 2, name: 'Saw', price: '24.50', category: 'tools' });
-  const layer = createDataLayer({ cache, db, sql: fakeSql });
+  const layer = createDataLayer({ cache, db, sql: fakeSql, invalidationRetryMs: options.invalidationRetryMs ?? 0 });
   let loads = 0;
   const products = layer.repository(
     defineRepository({
@@ -262,6 +273,106 @@ describe('writes', () => {
     redisDown = false;
     // Redis is back: the first read replays the outbox before it trusts the cache.
     expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '20.00' } });
+    expect(db.outbox.size).toBe(0);
+  });
+
+  it('retry an invalidation that fails while Redis comes back, and return only once it is delivered', async () => {
+    const { products, layer, db, cache } = setup({ invalidationRetryMs: 5000 });
+    await products.get({ id: 2 });
+    const invalidate = cache.invalidate.bind(cache);
+    let failures = 3;
+    cache.invalidate = async (tags) => {
+      if (failures > 0) {
+        failures -= 1;
+        throw Object.assign(new Error('Redis reconnecting'), { code: 'E_CACHE_UNAVAILABLE' });
+      }
+      return invalidate(tags);
+    };
+    await layer.write(
+      async () => {
+        db.setPrice(2, '21.00');
+      },
+      { tags: ['product:2'] },
+    );
+    expect(failures).toBe(0);
+    expect(db.outbox.size).toBe(0);
+    expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '21.00' } });
+  });
+
+  it('invalidate after a COMMIT whose answer was lost, before throwing: if it did commit, no later read sees the old row', async () => {
+    const { products, layer, db, cache } = setup();
+    await products.get({ id: 1 });
+    db.loseNextCommitAnswer = true;
+    const error = await layer
+      .write(
+        async () => {
+          db.setPrice(1, '11.00');
+        },
+        { tags: ['product:1'] },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ mayHaveCommitted: true });
+    expect(cache.stats().invalidations).toBe(1);
+    expect(await products.read({ id: 1 })).toMatchObject({ status: 'miss', value: { price: '11.00' } });
+  });
+
+  it('keep the tags pending when even that invalidation fails: InvalidationPendingError with committed "unknown"', async () => {
+    const { products, layer, db, cache } = setup();
+    await products.get({ id: 1 });
+    cache.invalidate = async () => {
+      throw Object.assign(new Error('Redis unreachable'), { code: 'E_CACHE_UNAVAILABLE' });
+    };
+    db.loseNextCommitAnswer = true;
+    const error = await layer
+      .write(
+        async () => {
+          db.setPrice(1, '12.00');
+        },
+        { tags: ['product:1'] },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidationPendingError);
+    expect(error).toMatchObject({ committed: 'unknown', tags: ['product:1'], outboxId: 1 });
+  });
+
+  it('answer from the database, not the cache, while pending invalidations cannot be replayed', async () => {
+    const { products, layer, db, cache } = setup();
+    await products.get({ id: 2 });
+    const invalidate = cache.invalidate.bind(cache);
+    let redisDown = true;
+    cache.invalidate = async (tags) => {
+      if (redisDown) throw Object.assign(new Error('Redis unreachable'), { code: 'E_CACHE_UNAVAILABLE' });
+      return invalidate(tags);
+    };
+    await expect(
+      layer.write(
+        async () => {
+          db.setPrice(2, '22.00');
+        },
+        { tags: ['product:2'] },
+      ),
+    ).rejects.toBeInstanceOf(InvalidationPendingError);
+    // Redis is back but the outbox cannot be read: the cached old row must not be trusted.
+    redisDown = false;
+    db.outboxDown = true;
+    expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '22.00' } });
+    expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '22.00' } });
+    // Once the outbox can be read, the tags are replayed and the cache is trusted again.
+    db.outboxDown = false;
+    expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '22.00' } });
+    expect(await products.read({ id: 2 })).toMatchObject({ status: 'fresh', value: { price: '22.00' } });
+    expect(db.outbox.size).toBe(0);
+  });
+
+  it('replay the outbox after the cache reports a Redis reconnect: another container’s pending write is honoured', async () => {
+    const { products, db, cache } = setup();
+    await products.get({ id: 1 });
+    // Another container committed and could not invalidate: its tags wait in the outbox.
+    db.setPrice(1, '13.00');
+    db.outbox.set(7, JSON.stringify(['product:1']));
+    expect((await products.read({ id: 1 })).status).toBe('fresh'); // nothing told this layer yet
+    (cache as unknown as { emit(event: 'reconnect', payload: Record<string, never>): void }).emit('reconnect', {});
+    expect(await products.read({ id: 1 })).toMatchObject({ status: 'miss', value: { price: '13.00' } });
     expect(db.outbox.size).toBe(0);
   });
 

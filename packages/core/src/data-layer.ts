@@ -15,6 +15,13 @@ export interface RepositoryDefinition<PS extends z.ZodType, VS extends z.ZodType
   readonly ttlMs: number;
   /** How long past its TTL a value may still be served, flagged stale, when the database is unavailable. @default 0 */
   readonly graceMs?: number;
+  /**
+   * Also serve a value inside its grace period (flagged `stale`) to a read that waited `leaseWaitMs`
+   * for another container's load of it, while the database is healthy. Off by default: `stale` is
+   * then served only when the database is unavailable. Needs `graceMs`.
+   * @default false
+   */
+  readonly staleWhileWaiting?: boolean;
   /** Tags known from the parameters. */
   readonly tags?: (params: z.output<PS>) => readonly string[];
   /** Tags known from the loaded value (e.g. the product's category). */
@@ -78,6 +85,13 @@ export interface DataLayerOptions<S, Db extends DatabasePort<S, SqlRunner<S>>> {
    * @default 'cachefront_outbox'
    */
   readonly outboxTable?: string | false;
+  /**
+   * How long a write keeps retrying its invalidation after COMMIT (Redis restarting, a failover)
+   * before it gives up with `InvalidationPendingError`; never past the invocation's deadline
+   * (`useContext`). The write returns only once its invalidation is delivered, or throws.
+   * @default 2000
+   */
+  readonly invalidationRetryMs?: number;
 }
 
 /** An outbox row `drain()` could not apply: left alone (unreadable) or removed (its tags can never be cached), never in the way. */
@@ -101,6 +115,14 @@ const outboxSkip = diagnostics.channel(OUTBOX_SKIP_CHANNEL);
 
 /** Outbox rows read per round trip by `drain()`. */
 const OUTBOX_PAGE = 500;
+
+/** Time kept back from the invocation's deadline when a write retries its invalidation. */
+const DEADLINE_MARGIN_MS = 250;
+
+/** An error that says its transaction may have committed (`TransactionError.mayHaveCommitted` of `@cachefront/mysql`). */
+function mayHaveCommitted(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { mayHaveCommitted?: unknown }).mayHaveCommitted === true;
+}
 
 /** The transaction object a database hands to `transaction(work)`: `Transaction` for `@cachefront/mysql`. */
 export type TransactionOf<Db> = Db extends { transaction(work: (tx: infer Tx) => Promise<unknown>): Promise<unknown> } ? Tx : never;
@@ -127,6 +149,9 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
    */
   #drainBeforeRead = false;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #invalidationRetryMs: number;
+  /** The invocation's deadline (epoch ms), from `useContext`. */
+  #deadline: number | undefined;
 
   constructor(options: DataLayerOptions<S, Db>) {
     this.cache = options.cache;
@@ -135,10 +160,15 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
     const table = options.outboxTable ?? 'cachefront_outbox';
     if (table !== false && !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(table)) throw new RepositoryError('`outboxTable` must be a plain table name.');
     this.#outbox = table === false ? undefined : table;
+    const retry = options.invalidationRetryMs ?? 2000;
+    if (!(Number.isFinite(retry) && retry >= 0)) throw new RepositoryError('`invalidationRetryMs` must be a number ≥ 0.');
+    this.#invalidationRetryMs = retry;
+    // Redis gave trouble, or its connection came back (an invalidation sent meanwhile may be lost,
+    // and a writer elsewhere may have left some pending): replay the outbox before trusting it again.
     const trouble = () => {
       this.#drainBeforeRead = true;
     };
-    for (const event of ['bypass', 'timeout', 'error'] as const) this.cache.on(event, trouble);
+    for (const event of ['bypass', 'timeout', 'error', 'reconnect'] as const) this.cache.on(event, trouble);
   }
 
   /** Binds a repository definition to this layer's cache and database. */
@@ -197,14 +227,17 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
       ...(definition.graceMs === undefined ? {} : { graceMs: definition.graceMs }),
       ...(definition.tags ? { tags: definition.tags } : {}),
       ...(definition.valueTags ? { valueTags: definition.valueTags } : {}),
+      ...(definition.staleWhileWaiting ? { staleWhileWaiting: true } : {}),
       // A cached value from an older deploy that no longer parses is a miss, and is overwritten.
       validate: (value) => definition.value.parse(value) as T,
     });
     const options = { failSafe: isDatabaseUnavailable };
+    const loadOne = async (p: P, context: LoadContextPort) => checkLoaded(await definition.load(this.db, p, context));
     const read = async (params: unknown): Promise<CacheResultPort<T>> => {
       const parsed = parseParams(params);
-      await this.#beforeRead();
-      return entity.get(parsed, async (p, context) => checkLoaded(await definition.load(this.db, p, context)), options);
+      // Pending invalidations that could not be replayed: the cache cannot be trusted for them, so the database answers.
+      if (!(await this.#beforeRead())) return { value: await loadOne(parsed, { lastInvalidatedAt: undefined }), status: 'miss' };
+      return entity.get(parsed, loadOne, options);
     };
     return {
       name,
@@ -212,20 +245,17 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
       get: async (params) => (await read(params)).value,
       getMany: async (list) => {
         const parsed = parseList(list);
-        await this.#beforeRead();
         const loadMany =
           definition.loadMany ??
           (async (db: Db, many: readonly P[], context: LoadContextPort) => Promise.all(many.map((p) => definition.load(db, p, context))));
-        const results = await entity.getMany(
-          parsed,
-          async (many, context) => {
-            const values = await loadMany(this.db, many, context);
-            if (values.length !== many.length)
-              throw new RepositoryError(`loadMany of ${name} returned ${values.length} values for ${many.length} parameter sets.`);
-            return values.map(checkLoaded);
-          },
-          options,
-        );
+        const loadChecked = async (many: readonly P[], context: LoadContextPort) => {
+          const values = await loadMany(this.db, many, context);
+          if (values.length !== many.length)
+            throw new RepositoryError(`loadMany of ${name} returned ${values.length} values for ${many.length} parameter sets.`);
+          return values.map(checkLoaded);
+        };
+        if (!(await this.#beforeRead())) return parsed.length === 0 ? [] : loadChecked(parsed, { lastInvalidatedAt: undefined });
+        const results = await entity.getMany(parsed, loadChecked, options);
         return results.map((result) => result.value);
       },
       invalidate: async (params) => {
@@ -244,38 +274,79 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
   }
 
   /**
-   * Runs `work` in one transaction on the writer; after COMMIT, and only then, invalidates its tags.
-   * With an outbox, the tags are recorded in the same transaction, so a container that dies between
-   * COMMIT and the invalidation leaves them for the next layer to replay. If Redis cannot be reached,
-   * the caller gets `InvalidationPendingError` (the data is committed) and the tags stay pending.
+   * Runs `work` in one transaction on the writer; after COMMIT, and only then, invalidates its tags,
+   * retrying for up to `invalidationRetryMs` (within the invocation's deadline) while Redis cannot
+   * be reached. With an outbox, the tags are recorded in the same transaction, so a container that
+   * dies between COMMIT and the invalidation leaves them for the next layer to replay.
+   *
+   * What the caller can rely on:
+   * - it returns: the write is committed and invalidated; no later read anywhere returns older data;
+   * - `InvalidationPendingError`: committed, not yet invalidated; the tags are replayed by this
+   *   layer before its next cached read, by any layer on Redis reconnect, and by `drain()`;
+   * - an error with `mayHaveCommitted: true` (the connection was lost during COMMIT): the tags were
+   *   invalidated anyway before it was thrown (harmless if it did not commit), so if it did commit,
+   *   no later read returns older data; when even that invalidation fails, `InvalidationPendingError`
+   *   with `committed: 'unknown'` is thrown instead;
+   * - any other error: nothing was committed.
    */
   async write<R>(work: (tx: TransactionOf<Db>) => Promise<R>, options: WriteOptions<R>): Promise<R> {
     let tags: readonly string[] = [];
     let outboxId: number | undefined;
     if (typeof options.tags !== 'function') this.cache.validateTags(options.tags); // before BEGIN when they are known
-    const result = await this.db.transaction(async (tx) => {
-      // The port types the transaction loosely; it is the database's own transaction object.
-      const value = await work(tx as unknown as TransactionOf<Db>);
-      tags = [...new Set(typeof options.tags === 'function' ? options.tags(value) : options.tags)];
-      // Before COMMIT: a tag that could never be invalidated rolls the write back, and never reaches the outbox.
-      this.cache.validateTags(tags);
-      if (this.#outbox && tags.length > 0) {
-        const header = (await tx.execute(this.#sql.raw(`INSERT INTO ${this.#outbox} (tags) VALUES (?)`, [JSON.stringify(tags)]))) as { insertId?: number };
-        outboxId = header.insertId;
-      }
-      return value;
-    });
-    if (tags.length === 0) return result;
+    let result: R;
     try {
-      await this.cache.invalidate(tags);
+      result = await this.db.transaction(async (tx) => {
+        // The port types the transaction loosely; it is the database's own transaction object.
+        const value = await work(tx as unknown as TransactionOf<Db>);
+        tags = [...new Set(typeof options.tags === 'function' ? options.tags(value) : options.tags)];
+        // Before COMMIT: a tag that could never be invalidated rolls the write back, and never reaches the outbox.
+        this.cache.validateTags(tags);
+        if (this.#outbox && tags.length > 0) {
+          const header = (await tx.execute(this.#sql.raw(`INSERT INTO ${this.#outbox} (tags) VALUES (?)`, [JSON.stringify(tags)]))) as { insertId?: number };
+          outboxId = header.insertId;
+        }
+        return value;
+      });
+    } catch (error) {
+      // The COMMIT went unanswered: it may have landed. Invalidating an unchanged row is harmless; not invalidating a changed one is not.
+      if (mayHaveCommitted(error) && tags.length > 0) await this.#afterCommit(tags, outboxId, 'unknown');
+      throw error;
+    }
+    if (tags.length > 0) await this.#afterCommit(tags, outboxId, true);
+    if (options.warm) await options.warm(result).catch(() => undefined);
+    return result;
+  }
+
+  /** Delivers a committed write's invalidation (with retries), then forgets its outbox row; else keeps it pending and throws. */
+  async #afterCommit(tags: readonly string[], outboxId: number | undefined, committed: true | 'unknown'): Promise<void> {
+    try {
+      await this.#deliver(tags);
     } catch (error) {
       if (!this.#outbox) for (const tag of tags) this.#pending.add(tag);
       this.#drainBeforeRead = true;
-      throw new InvalidationPendingError(tags, error);
+      throw new InvalidationPendingError(tags, error, { committed, outboxId });
     }
     if (outboxId !== undefined) await this.#forget([outboxId]);
-    if (options.warm) await options.warm(result).catch(() => undefined);
-    return result;
+  }
+
+  /**
+   * `cache.invalidate(tags)`, tried again with a short backoff while Redis cannot be reached (a
+   * restart, a failover, a reconnect in progress), for up to `invalidationRetryMs` and never past
+   * the invocation's deadline. Rethrows the last failure.
+   */
+  async #deliver(tags: readonly string[]): Promise<void> {
+    const started = Date.now();
+    const until = Math.min(started + this.#invalidationRetryMs, this.#deadline === undefined ? Number.POSITIVE_INFINITY : this.#deadline - DEADLINE_MARGIN_MS);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.cache.invalidate(tags);
+        return;
+      } catch (error) {
+        const delay = Math.min(100, 5 * 2 ** attempt);
+        if (Date.now() + delay >= until) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** Invalidates tags now (no write). Throws when Redis cannot be reached. */
@@ -365,8 +436,9 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
     );
   }
 
-  /** Deadlines for this invocation, from a Lambda context. */
+  /** Deadlines for this invocation, from a Lambda context: the connector's, and the bound on a write's invalidation retries. */
   useContext(context: DeadlineSource): void {
+    this.#deadline = Date.now() + context.getRemainingTimeInMillis();
     this.db.useContext?.(context);
   }
 
@@ -385,14 +457,20 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** Before a cached read after Redis trouble: replay pending invalidations. */
-  async #beforeRead(): Promise<void> {
-    if (!this.#drainBeforeRead) return;
+  /**
+   * Before a cached read after Redis trouble or a reconnect: replays pending invalidations. While
+   * the outbox still had rows (another container's pending writes), the next read drains again.
+   * Returns false when they could not be replayed: the cache is then not trusted for this read,
+   * which goes to the loader alone, and the next read tries again.
+   */
+  async #beforeRead(): Promise<boolean> {
+    if (!this.#drainBeforeRead) return true;
     try {
-      await this.drain();
-      this.#drainBeforeRead = false;
+      const drained = await this.drain();
+      this.#drainBeforeRead = drained.rows > 0;
+      return true;
     } catch {
-      // Redis (or the database) still unavailable: reads go to the loader meanwhile, and the next read tries again.
+      return false;
     }
   }
 

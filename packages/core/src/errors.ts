@@ -77,20 +77,29 @@ export class LoadedValueError extends CachefrontCoreError {
 }
 
 /**
- * The write COMMITTED, but its invalidation could not reach Redis. The tags are kept (in the outbox
- * table when there is one) and invalidated before this layer reads the cache again.
+ * The write committed (or, with `committed: 'unknown'`, may have: the connection was lost during
+ * COMMIT), but its invalidation could not reach Redis within `invalidationRetryMs` / the
+ * invocation's deadline. The tags are kept — in the outbox row `outboxId` when there is an outbox,
+ * in this layer's memory otherwise — and replayed: by this layer before its next cached read, by
+ * any layer whose Redis connection comes back, and by `drain()`. Until one of them has, other
+ * containers may still serve the previous value; from then on, what holds after a returned write holds.
  */
 export class InvalidationPendingError extends CachefrontCoreError {
   override readonly name = 'InvalidationPendingError';
-  readonly committed = true;
+  readonly committed: true | 'unknown';
   readonly tags: readonly string[];
-  constructor(tags: readonly string[], cause: unknown) {
+  /** The outbox row holding the tags until they are invalidated. */
+  readonly outboxId: number | undefined;
+  constructor(tags: readonly string[], cause: unknown, context: { committed?: true | 'unknown'; outboxId?: number | undefined } = {}) {
+    const committed = context.committed ?? true;
     super(
       'E_INVALIDATION_PENDING',
-      `The write is committed, but invalidating ${tags.length} tag(s) failed; they are pending and retried before the next cached read.`,
+      `The write ${committed === true ? 'is committed' : 'may have committed (its COMMIT went unanswered)'}, but invalidating ${tags.length} tag(s) failed; they are pending and replayed before the next cached read, on Redis reconnect and by drain().`,
       { cause },
     );
+    this.committed = committed;
     this.tags = tags;
+    this.outboxId = context.outboxId;
   }
 }
 

@@ -38,13 +38,14 @@ export interface CachePort {
     tags?: (params: P) => readonly string[];
     valueTags?: (value: T, params: P) => readonly string[];
     validate?: (value: unknown) => T;
+    staleWhileWaiting?: boolean;
   }): EntityPort<P, T>;
   /** Throws when Redis cannot be reached; the error is never swallowed. */
   invalidate(tags: readonly string[]): Promise<void>;
   /** Throws a typed error, touching nothing, when a tag could never be stored or invalidated (a lone surrogate, an empty string, ...). */
   validateTags(tags: readonly string[]): void;
-  /** Subscribes to the cache's trouble events ('bypass', 'timeout', 'error'). */
-  on(event: 'bypass' | 'timeout' | 'error', listener: (payload: unknown) => void): () => void;
+  /** Subscribes to the cache's trouble events ('bypass', 'timeout', 'error') and to its Redis connection coming back ('reconnect'). */
+  on(event: 'bypass' | 'timeout' | 'error' | 'reconnect', listener: (payload: unknown) => void): () => void;
 }
 
 /** Runs statements built by `StatementBuilder`; `@cachefront/mysql`'s connector and its transactions both qualify. */

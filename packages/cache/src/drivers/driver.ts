@@ -7,7 +7,8 @@
  * - `acquireLeases` sets each lease key to `token` only where it is absent (NX), with a TTL.
  * - `fill` stores a value only while its lease key still holds `token` and each of its tag keys
  *   still holds the expected token (null: absent); stored or rejected, it releases a lease it holds.
- * - `setTags` gives tag keys a new token; `delete` removes values and their leases.
+ * - `setTags` gives tag keys a new token; `initTags` gives a token only to tag keys that have none,
+ *   and returns every key's token; `delete` removes values and their leases.
  * - Every key written has a TTL.
  *
  * The keys of one call (but tag keys) belong to one entity, hence one Redis Cluster slot.
@@ -43,11 +44,19 @@ export interface StoreProblem {
 export interface CacheDriver {
   /** 'redis', 'redis-cluster' or 'memory'; for events and benchmarks. */
   readonly kind: string;
+  /**
+   * Whether every key lives in one store that loses its keys together (a single Redis, the memory
+   * driver): a tag key lost to a restart or a FLUSHALL then takes the fill's lease with it, so the
+   * fill fails its lease check. False on a cluster, where a tag lives on another node than the lease.
+   */
+  readonly sharedFate: boolean;
   read(keys: readonly string[], tagKeys: readonly string[]): Promise<ReadResult>;
   acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<boolean[]>;
   releaseLeases(leaseKeys: readonly string[], token: string): Promise<void>;
   fill(requests: readonly FillRequest[], token: string): Promise<boolean[]>;
   setTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<void>;
+  /** Sets `token` (with the TTL) on the tag keys that are absent; returns the token each key holds afterwards. */
+  initTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
   /** The remaining TTL of a key in ms; -1 without TTL, -2 absent. For tests of invariant 7. */
   ttl(key: string): Promise<number>;
@@ -64,4 +73,9 @@ export interface CacheDriver {
    * function that unsubscribes.
    */
   onProblem?(listener: (problem: StoreProblem) => void): () => void;
+  /**
+   * Optional. Subscribes to the connection coming back after it was lost (a reconnect): what was
+   * sent meanwhile may not have arrived. Returns the function that unsubscribes.
+   */
+  onReconnect?(listener: () => void): () => void;
 }

@@ -54,3 +54,21 @@ for i = 1, n do
   if holds then redis.call('DEL', lease) end
 end
 return out`;
+
+/**
+ * KEYS = tag keys; ARGV = token, ttlMs. Gives every absent tag key the token (with the TTL) and
+ * returns each key's token, in order. A reader's snapshot of a tag is then never "absent": a tag
+ * key that a restart, a FLUSHALL or an eviction removed after an invalidation cannot make a fill
+ * that expected "absent" look current again.
+ */
+export const INIT_TAGS = `
+local out = {}
+for i = 1, #KEYS do
+  local current = redis.call('GET', KEYS[i])
+  if not current then
+    redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+    current = ARGV[1]
+  end
+  out[i] = current
+end
+return out`;

@@ -13,6 +13,7 @@ export interface MemoryDriverOptions {
 /** An in-process store with Redis' semantics, for unit tests. It passes the same contract suite as Redis. */
 export class MemoryDriver implements CacheDriver {
   readonly kind = 'memory';
+  readonly sharedFate = true;
   readonly #store = new Map<string, Slot>();
   readonly #now: () => number;
 
@@ -75,6 +76,15 @@ export class MemoryDriver implements CacheDriver {
 
   async setTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<void> {
     for (const key of tagKeys) this.#set(key, token, ttlMs);
+  }
+
+  async initTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<string[]> {
+    return tagKeys.map((key) => {
+      const current = this.#get(key);
+      if (current !== null) return current.toString();
+      this.#set(key, token, ttlMs);
+      return token;
+    });
   }
 
   async delete(keys: readonly string[]): Promise<void> {

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './driver.js';
-import { ACQUIRE_LEASES, FILL, RELEASE_LEASES } from './lua.js';
+import { ACQUIRE_LEASES, FILL, INIT_TAGS, RELEASE_LEASES } from './lua.js';
 import { classifyRedisError, errorCode } from './redis-errors.js';
 
 export type RedisClient = Redis | Cluster;
@@ -41,6 +41,7 @@ class Script {
 const acquire = new Script(ACQUIRE_LEASES);
 const release = new Script(RELEASE_LEASES);
 const fill = new Script(FILL);
+const initTags = new Script(INIT_TAGS);
 
 function createClient(connection: string | RedisOptions): Redis {
   // Our own timeouts and circuit breaker decide when Redis is too slow; ioredis should not keep a
@@ -53,6 +54,7 @@ function createClient(connection: string | RedisOptions): Redis {
 
 export class RedisDriver implements CacheDriver {
   readonly kind: string;
+  readonly sharedFate: boolean;
   readonly client: RedisClient;
   readonly #owned: boolean;
   readonly #cluster: boolean;
@@ -70,9 +72,14 @@ export class RedisDriver implements CacheDriver {
     this.#connectionError = error;
     for (const listener of this.#problemListeners) listener(problem);
   };
+  readonly #reconnectListeners = new Set<() => void>();
+  #everReady = false;
   readonly #onClientReady = (): void => {
     this.#connectionProblem = undefined;
     this.#connectionError = undefined;
+    // Every ready after the first is a reconnect: what was sent while the link was down may be lost.
+    if (this.#everReady) for (const listener of this.#reconnectListeners) listener();
+    this.#everReady = true;
   };
 
   constructor(connection: RedisConnection) {
@@ -85,10 +92,13 @@ export class RedisDriver implements CacheDriver {
     }
     this.#cluster = this.client instanceof Cluster;
     this.kind = this.#cluster ? 'redis-cluster' : 'redis';
+    this.sharedFate = !this.#cluster;
     // Without a listener ioredis prints every connection error; the cache reports them as events.
     this.client.on('error', this.#onClientError);
     // A cluster reports each node's connection errors on their own; its 'error' is about the slot table.
     if (this.#cluster) this.client.on('node error', this.#onClientError);
+    // A client handed in already connected: its next 'ready' is a reconnect.
+    this.#everReady = this.client.status === 'ready';
     this.client.on('ready', this.#onClientReady);
   }
 
@@ -101,6 +111,13 @@ export class RedisDriver implements CacheDriver {
     if (current || error === undefined) return current;
     // What ioredis says of a connection it lost or gave up on ("Connection is closed.", a flushed queue).
     return { kind: 'network', code: errorCode(error) };
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => {
+      this.#reconnectListeners.delete(listener);
+    };
   }
 
   onProblem(listener: (problem: StoreProblem) => void): () => void {
@@ -186,6 +203,15 @@ export class RedisDriver implements CacheDriver {
     await Promise.all(tagKeys.map((key) => this.client.set(key, token, 'PX', px)));
   }
 
+  async initTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<string[]> {
+    if (tagKeys.length === 0) return [];
+    const px = Math.max(1, Math.ceil(ttlMs));
+    const tokens = (keys: readonly string[]) => initTags.run(this.client, keys, [token, px]) as Promise<string[]>;
+    // On a cluster each tag key is in its own slot: one script call per key (auto-pipelined per node).
+    if (!this.#cluster) return tokens(tagKeys);
+    return (await Promise.all(tagKeys.map((key) => tokens([key])))).flat();
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length > 0) await this.client.del(...keys);
   }
@@ -197,6 +223,7 @@ export class RedisDriver implements CacheDriver {
   async close(): Promise<void> {
     // The application's client stays open; its errors reach no closed cache, but keep a listener (ioredis prints errors without one).
     this.#problemListeners.clear();
+    this.#reconnectListeners.clear();
     if (!this.#owned) return;
     try {
       await this.client.quit();

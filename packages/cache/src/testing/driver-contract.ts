@@ -100,6 +100,18 @@ export function runDriverContract(name: string, makeDriver: () => CacheDriver | 
       expect(await driver.fill([fillRequest(k, 1, 'v', [[k.tag('x'), null]])], 'A')).toEqual([false]);
     });
 
+    it('initTags gives a token, with a TTL, only to tag keys that have none, and returns each key’s token', async () => {
+      const k = keysFor();
+      await driver.setTags([k.tag('kept')], 'gen-1', 60_000);
+      expect(await driver.initTags([k.tag('kept'), k.tag('new')], 'i.first', 60_000)).toEqual(['gen-1', 'i.first']);
+      expect(await driver.initTags([k.tag('new')], 'i.second', 60_000)).toEqual(['i.first']);
+      expect((await driver.read([], [k.tag('kept'), k.tag('new')])).tags).toEqual(['gen-1', 'i.first']);
+      const ttl = await driver.ttl(k.tag('new'));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      expect(await driver.initTags([], 'i.none', 60_000)).toEqual([]);
+    });
+
     it('releases only leases held with the same token', async () => {
       const k = keysFor();
       await driver.acquireLeases([k.lease(1)], 'A', 5000);
