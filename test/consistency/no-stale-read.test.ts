@@ -20,7 +20,7 @@ const base: Omit<RunOptions, 'redis' | 'faults' | 'durationMs' | 'mode'> = {
 };
 
 const STANDALONE_FAULTS: Fault[] = ['redis-restart', 'redis-pause', 'redis-stall', 'redis-flush', 'mysql-kill', 'commit-cut'];
-const CLUSTER_FAULTS: Fault[] = ['redis-node-restart', 'redis-pause', 'redis-flush', 'mysql-kill', 'commit-cut'];
+const CLUSTER_FAULTS: Fault[] = ['redis-node-restart', 'redis-pause', 'redis-stall', 'redis-flush', 'mysql-kill', 'commit-cut'];
 
 describe('the history checker', () => {
   it('every fault on a single Redis: no read older than a write that had returned before it', { timeout: 120_000 }, async () => {

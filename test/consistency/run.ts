@@ -33,7 +33,7 @@ import { freePort } from '../support/net.js';
 import { startAuxRedis, stopAuxRedis } from '../support/redis.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { type CheckResult, checkHistory, describeViolation, type Op } from './history.js';
-import { clock, seeded, type WorkerConfig } from './worker.js';
+import { clock, emptyFigures, type LayerFigures, seeded, type WorkerConfig, type WorkerHistory } from './worker.js';
 
 const run = promisify(execFile);
 
@@ -64,6 +64,10 @@ export interface RunReport extends CheckResult {
   readonly outcomes: Readonly<Record<string, number>>;
   readonly readErrors: Readonly<Record<string, number>>;
   readonly stale: number;
+  /** What the layers did, summed over every worker. */
+  readonly figures: LayerFigures;
+  /** Writes that ended in InvalidationPendingError whose outbox row was replayed by some layer before the end. */
+  readonly replayedPending: number;
   readonly described: readonly string[];
 }
 
@@ -290,7 +294,9 @@ export async function historyRun(options: RunOptions): Promise<RunReport> {
       const result = await items.read({ id: key });
       finals.push({ kind: 'read', process: -1, layer: 0, key, start, end: clock(), version: result.value.version, status: result.status });
     }
-    const ops = [...histories.flat(), ...finals];
+    const ops = [...histories.flatMap((history) => history.ops), ...finals];
+    const figures = emptyFigures();
+    for (const { figures: one } of histories) for (const key of Object.keys(figures) as Array<keyof LayerFigures>) figures[key] += one[key];
     const committed = new Map<string, number>();
     for (const row of await rows<{ write_id: string; version: number }>(admin, `SELECT write_id, version FROM ${d}.write_log`)) {
       committed.set(row.write_id, Number(row.version));
@@ -304,8 +310,12 @@ export async function historyRun(options: RunOptions): Promise<RunReport> {
       else if (op.error) readErrors[op.error] = (readErrors[op.error] ?? 0) + 1;
       else if (op.status === 'stale') stale += 1;
     }
+    const pendingOps = ops.filter((op): op is Extract<Op, { kind: 'write' }> => op.kind === 'write' && op.outcome === 'pending');
+    const replayedPending = pendingOps.filter((op) => op.outboxId !== undefined && outboxGoneAt.has(op.outboxId)).length;
     return {
       ...result,
+      figures,
+      replayedPending,
       seed: options.seed,
       options,
       faults,
@@ -327,7 +337,7 @@ export async function historyRun(options: RunOptions): Promise<RunReport> {
   }
 }
 
-function startWorker(config: WorkerConfig): Promise<Op[]> {
+function startWorker(config: WorkerConfig): Promise<WorkerHistory> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [tsxCli, '--conditions=@cachefront/source', workerFile], {
       cwd: testRoot,
@@ -348,7 +358,7 @@ function startWorker(config: WorkerConfig): Promise<Op[]> {
         return;
       }
       try {
-        resolve(JSON.parse(readFileSync(config.historyFile, 'utf8')) as Op[]);
+        resolve(JSON.parse(readFileSync(config.historyFile, 'utf8')) as WorkerHistory);
       } catch (error) {
         reject(error);
       }
@@ -372,5 +382,8 @@ export function summarize(report: RunReport): string {
     `checked ${report.checkedReads} of ${report.reads} reads against ${report.committedWrites} committed of ${report.writes} writes; violations ${report.violations.length}`,
     `writes: ${outcomes || 'none'}; failed reads: ${errors || 'none'}; stale reads: ${report.stale}`,
     `faults: ${faults || 'none'}`,
+    `layers: ${Object.entries(report.figures)
+      .map(([name, count]) => `${name} ${count}`)
+      .join(', ')}; pending writes replayed ${report.replayedPending}`,
   ].join('\n');
 }

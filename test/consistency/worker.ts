@@ -13,6 +13,47 @@ import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Op, Outcome } from './history.js';
 
+/** What the layers of one worker did, summed: the figures docs/RELIABILITY.md reports per fault. */
+export interface LayerFigures {
+  hits: number;
+  misses: number;
+  loads: number;
+  fills: number;
+  fillsRejected: number;
+  leaseWaits: number;
+  bypasses: number;
+  redisTimeouts: number;
+  redisErrors: number;
+  redisReconnects: number;
+  /** Invalidation attempts that failed (and were retried, or ended in InvalidationPendingError). */
+  invalidationFailures: number;
+  mysqlReconnects: number;
+  mysqlRetries: number;
+}
+
+export function emptyFigures(): LayerFigures {
+  return {
+    hits: 0,
+    misses: 0,
+    loads: 0,
+    fills: 0,
+    fillsRejected: 0,
+    leaseWaits: 0,
+    bypasses: 0,
+    redisTimeouts: 0,
+    redisErrors: 0,
+    redisReconnects: 0,
+    invalidationFailures: 0,
+    mysqlReconnects: 0,
+    mysqlRetries: 0,
+  };
+}
+
+export interface WorkerHistory {
+  readonly ops: Op[];
+  readonly figures: LayerFigures;
+}
+
 export interface WorkerConfig {
   readonly index: number;
   readonly seed: number;
@@ -76,6 +117,7 @@ function outcomeOf(error: unknown): { outcome: Outcome; outboxId?: number; error
 async function main(config: WorkerConfig): Promise<void> {
   const random = seeded(config.seed * 1000 + config.index);
   const ops: Op[] = [];
+  let invalidationFailures = 0;
   const layers = Array.from({ length: config.layers }, (_, layerIndex) => {
     const db = createConnector({
       connection: config.mysql,
@@ -92,6 +134,12 @@ async function main(config: WorkerConfig): Promise<void> {
         : new Cluster([...config.redis.cluster], { enableAutoPipelining: true, redisOptions: { maxRetriesPerRequest: 1 } });
     client.on('error', () => {});
     const cache = createRedisCache({ redis: client, namespace: config.namespace });
+    cache.on('timeout', ({ operation }) => {
+      if (operation === 'invalidate') invalidationFailures += 1;
+    });
+    cache.on('error', ({ operation }) => {
+      if (operation === 'invalidate') invalidationFailures += 1;
+    });
     const layer = createDataLayer({ cache, db, sql });
     const loadRandom = seeded(config.seed * 7919 + config.index * 101 + layerIndex);
     const stall = async () => {
@@ -180,7 +228,25 @@ async function main(config: WorkerConfig): Promise<void> {
   await Promise.all(layers.flatMap((entry) => Array.from({ length: config.concurrency }, () => lane(entry))));
   // Whatever each layer still owes (pending invalidations in memory or in the outbox) is replayed.
   for (const entry of layers) await entry.layer.drain().catch(() => undefined);
-  writeFileSync(config.historyFile, JSON.stringify(ops));
+  const figures = { ...emptyFigures(), invalidationFailures };
+  for (const entry of layers) {
+    const cacheStats = entry.cache.stats();
+    const dbStats = entry.db.stats();
+    figures.hits += cacheStats.hits;
+    figures.misses += cacheStats.misses;
+    figures.loads += cacheStats.loads;
+    figures.fills += cacheStats.fills;
+    figures.fillsRejected += cacheStats.fillsRejected;
+    figures.leaseWaits += cacheStats.leaseWaits;
+    figures.bypasses += cacheStats.bypasses;
+    figures.redisTimeouts += cacheStats.timeouts;
+    figures.redisErrors += cacheStats.errors;
+    figures.redisReconnects += cacheStats.reconnects;
+    figures.mysqlReconnects += dbStats.reconnects;
+    figures.mysqlRetries += dbStats.retries;
+  }
+  const history: WorkerHistory = { ops, figures };
+  writeFileSync(config.historyFile, JSON.stringify(history));
   for (const entry of layers) {
     await entry.db.quit();
     await entry.cache.close();

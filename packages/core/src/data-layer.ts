@@ -336,7 +336,9 @@ export class DataLayer<S, Db extends DatabasePort<S, SqlRunner<S>>> {
    */
   async #deliver(tags: readonly string[]): Promise<void> {
     const started = Date.now();
-    const until = Math.min(started + this.#invalidationRetryMs, this.#deadline === undefined ? Number.POSITIVE_INFINITY : this.#deadline - DEADLINE_MARGIN_MS);
+    // A deadline already past is an earlier invocation's (a long-running process): not this write's.
+    const deadline = this.#deadline !== undefined && this.#deadline > started ? this.#deadline - DEADLINE_MARGIN_MS : Number.POSITIVE_INFINITY;
+    const until = Math.min(started + this.#invalidationRetryMs, deadline);
     for (let attempt = 0; ; attempt += 1) {
       try {
         await this.cache.invalidate(tags);
