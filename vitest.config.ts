@@ -8,6 +8,7 @@ const alias = {
   '@cachefront/mysql': source('mysql'),
   '@cachefront/cache': source('cache'),
   '@cachefront/core': source('core'),
+  '@cachefront/common': source('common'),
 };
 
 export default defineConfig({

@@ -9,7 +9,7 @@ const run = (command, args) => {
 };
 
 for (const [command, args] of [
-  ...['mysql', 'cache', 'core'].map((name) => ['tsc', ['-p', `packages/${name}/tsconfig.json`]]),
+  ...['common', 'mysql', 'cache', 'core'].map((name) => ['tsc', ['-p', `packages/${name}/tsconfig.json`]]),
   ['tsc', ['-p', 'tsconfig.json']],
   ['biome', ['check', '.']],
 ]) {

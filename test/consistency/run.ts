@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createRedisCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository } from '@cachefront/core';
-import { createConnector, sql } from '@cachefront/mysql';
+import { createConnector, mysqlDatabase, sql } from '@cachefront/mysql';
 import { Cluster, Redis } from 'ioredis';
 import type { Connection } from 'mysql2/promise';
 import { z } from 'zod';
@@ -179,7 +179,7 @@ export async function historyRun(options: RunOptions): Promise<RunReport> {
   };
   const coordinator = home();
   try {
-    await createDataLayer({ cache: coordinator.cache, db: coordinator.db, sql }).migrate();
+    await createDataLayer({ cache: coordinator.cache, database: mysqlDatabase(coordinator.db) }).migrate();
     // The outbox, as the database sees it: when each row was first seen gone (replayed by some layer).
     const watchOutbox = (async () => {
       while (!stopping) {
@@ -263,7 +263,7 @@ export async function historyRun(options: RunOptions): Promise<RunReport> {
     const histories = await Promise.all(workers.map((worker) => worker.done));
     await faultLoop;
     // Everything still pending is replayed; then every key is read once more, after everything.
-    const layer = createDataLayer({ cache: coordinator.cache, db: coordinator.db, sql });
+    const layer = createDataLayer({ cache: coordinator.cache, database: mysqlDatabase(coordinator.db) });
     for (let attempt = 0; attempt < 50; attempt += 1) {
       const drained = await layer.drain().then(
         () => true,

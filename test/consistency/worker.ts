@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { createRedisCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository } from '@cachefront/core';
-import { createConnector, sql } from '@cachefront/mysql';
+import { createConnector, mysqlDatabase, sql } from '@cachefront/mysql';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Op, Outcome } from './history.js';
@@ -140,7 +140,7 @@ async function main(config: WorkerConfig): Promise<void> {
     cache.on('error', ({ operation }) => {
       if (operation === 'invalidate') invalidationFailures += 1;
     });
-    const layer = createDataLayer({ cache, db, sql });
+    const layer = createDataLayer({ cache, database: mysqlDatabase(db) });
     const loadRandom = seeded(config.seed * 7919 + config.index * 101 + layerIndex);
     const stall = async () => {
       if (loadRandom() < config.slowLoadRatio) await sleep(loadRandom() * config.slowLoadMaxMs);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createRedisCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository, withDataLayer } from '@cachefront/core';
-import { type Connector, createConnector, sql } from '@cachefront/mysql';
+import { type Connector, createConnector, mysqlDatabase, sql } from '@cachefront/mysql';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -35,7 +35,7 @@ describe('fail-safe: the database unreachable, on real MariaDB and Redis', () =>
       connectTimeoutMs: 500,
     });
     const cache = createRedisCache({ redis: REDIS_URL, namespace: `cfg${randomBytes(4).toString('hex')}` });
-    const layer = createDataLayer({ cache, db, sql });
+    const layer = createDataLayer({ cache, database: mysqlDatabase(db) });
     const items = layer.repository(
       defineRepository({
         name: 'item',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createRedisCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository } from '@cachefront/core';
-import { type Connector, createConnector, sql } from '@cachefront/mysql';
+import { type Connector, createConnector, mysqlDatabase, sql } from '@cachefront/mysql';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -44,7 +44,7 @@ function container(seed: number) {
   };
   const db: Connector = createConnector({ connection: { ...MYSQL, database }, maxConnections: 2 });
   const cache = createRedisCache({ redis: REDIS_URL, namespace, leaseWaitMs: 50 });
-  const layer = createDataLayer({ cache, db, sql });
+  const layer = createDataLayer({ cache, database: mysqlDatabase(db) });
   const items = layer.repository(
     defineRepository({
       name: 'item',

@@ -11,7 +11,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { inspect } from 'node:util';
 import { type Cache, createRedisCache } from '@cachefront/cache';
 import { createDataLayer, type DataLayer, defineRepository, OUTBOX_SKIP_CHANNEL, ValidationError } from '@cachefront/core';
-import { type Connector, createConnector, sql } from '@cachefront/mysql';
+import { type Connector, createConnector, mysqlDatabase, sql, type Transaction } from '@cachefront/mysql';
 import fc from 'fast-check';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ let admin: Connection;
 let account: TestAccount;
 let db: Connector;
 let cache: Cache;
-let layer: DataLayer<ReturnType<typeof sql.raw>, Connector>;
+let layer: DataLayer<Connector, Transaction>;
 
 const Item = z.object({ id: z.number().int(), name: z.string() });
 const repo = () =>
@@ -53,7 +53,7 @@ beforeAll(async () => {
   await admin.query(`INSERT INTO \`${account.database}\`.item VALUES (1, 'one'), (2, 'two'), (3, 'three')`);
   db = createConnector({ connection: account.connection, manageConns: false });
   cache = createRedisCache({ redis: REDIS_URL, namespace: randomNamespace('cfsec') });
-  layer = createDataLayer({ cache, db, sql });
+  layer = createDataLayer({ cache, database: mysqlDatabase(db) });
   await layer.migrate();
 });
 

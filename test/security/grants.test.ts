@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createMemoryCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository } from '@cachefront/core';
-import { type Connector, type ConnectorEvents, createConnector, QueryError, sql } from '@cachefront/mysql';
+import { type Connector, type ConnectorEvents, createConnector, mysqlDatabase, QueryError, sql } from '@cachefront/mysql';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -101,7 +101,7 @@ async function zombie(connection: ReturnType<Setup['connection']>): Promise<numb
 }
 
 function repositories(db: Connector) {
-  const layer = createDataLayer({ cache: createMemoryCache({ namespace: 'grants' }), db, sql });
+  const layer = createDataLayer({ cache: createMemoryCache({ namespace: 'grants' }), database: mysqlDatabase(db) });
   const products = layer.repository(
     defineRepository({
       name: 'product',

@@ -1,6 +1,6 @@
 import { type Cache, type CacheOptions, createRedisCache } from '@cachefront/cache';
 import { createDataLayer, type DataLayer } from '@cachefront/core';
-import { type ConnectionInput, type Connector, type ConnectorOptions, createConnector, type SqlStatement, sql } from '@cachefront/mysql';
+import { type ConnectionInput, type Connector, type ConnectorOptions, createConnector, mysqlDatabase, type Transaction } from '@cachefront/mysql';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type CatalogHandlers, createHandlers, type Logger } from './handlers.js';
 import { type CatalogRepositories, createRepositories } from './repositories.js';
@@ -39,7 +39,7 @@ export interface CatalogAppOptions {
 }
 
 export interface CatalogApp {
-  readonly layer: DataLayer<SqlStatement, Connector>;
+  readonly layer: DataLayer<Connector, Transaction>;
   readonly repositories: CatalogRepositories;
   readonly handlers: CatalogHandlers;
   readonly connector: Connector;
@@ -65,7 +65,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
   });
   const redis = redisClient(options.redis, options.redisCluster ?? false);
   const cache = createRedisCache({ ...options.cache, namespace: options.namespace ?? options.cache?.namespace ?? 'catalog', redis });
-  const layer = createDataLayer({ cache, db: connector, sql });
+  const layer = createDataLayer({ cache, database: mysqlDatabase(connector) });
   const repositories = createRepositories(layer);
   const handlers = createHandlers({ layer, repositories, ...(options.logger ? { logger: options.logger } : {}) });
   let closed: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 import { type DataLayer, InvalidationPendingError, type Issue, withDataLayer } from '@cachefront/core';
-import { type Connector, type SqlStatement, sql } from '@cachefront/mysql';
+import { type Connector, sql, type Transaction } from '@cachefront/mysql';
 import { z } from 'zod';
 import { type CatalogRepositories, Id, PRODUCT_COLUMNS, type Product, type ProductRow, tags, toProduct } from './repositories.js';
 import { formatCents, toCents } from './schema.js';
@@ -153,7 +153,7 @@ const UNAVAILABLE = new Set(['E_CONNECTION_LIMIT', 'E_CONNECT_FAILED', 'E_CONNEC
 
 const defaultLogger: Logger = { error: (entry) => console.error(JSON.stringify(entry)) };
 
-export function createHandlers(deps: { layer: DataLayer<SqlStatement, Connector>; repositories: CatalogRepositories; logger?: Logger }): CatalogHandlers {
+export function createHandlers(deps: { layer: DataLayer<Connector, Transaction>; repositories: CatalogRepositories; logger?: Logger }): CatalogHandlers {
   const { layer, repositories } = deps;
   const logger = deps.logger ?? defaultLogger;
 
@@ -269,7 +269,7 @@ export function createHandlers(deps: { layer: DataLayer<SqlStatement, Connector>
   const maintenance = withDataLayer(layer, async (_event: ScheduledEvent, context: LambdaContext): Promise<MaintenanceResult> => {
     try {
       const drained = await layer.drain();
-      const reaped = await layer.db.reap();
+      const reaped = await layer.database.client.reap();
       return { drained: drained.tags, skipped: drained.skipped.length, killed: reaped.killed.length, limit: reaped.limit, used: reaped.used };
     } catch (error) {
       logger.error(logEntry(error, 'maintenance', context, 500));

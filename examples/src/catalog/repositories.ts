@@ -1,5 +1,5 @@
 import { type DataLayer, defineRepository } from '@cachefront/core';
-import { type Connector, type SqlStatement, sql } from '@cachefront/mysql';
+import { type Connector, type SqlStatement, sql, type Transaction } from '@cachefront/mysql';
 import { z } from 'zod';
 
 /** A row id as it arrives in a path: digits only, coerced, within INT UNSIGNED. */
@@ -78,7 +78,7 @@ function selectProducts(where: SqlStatement): SqlStatement {
 export const MAX_PAGE = 100;
 
 /** The catalog's repositories, bound to a layer over a `Connector`. */
-export function createRepositories(layer: DataLayer<SqlStatement, Connector>) {
+export function createRepositories(layer: DataLayer<Connector, Transaction>) {
   /**
    * One product by id. `null` (not found) is cached too, under the same `product:<id>` tag, so a burst
    * of requests for a missing id cannot reach the database more than once per TTL — and creating the

@@ -1,23 +1,18 @@
 import { type Cache, createMemoryCache } from '@cachefront/cache';
-import type { Connector, sql as mysqlSql, Transaction } from '@cachefront/mysql';
+import { type Connector, type MysqlDatabase, mysqlDatabase, type Transaction } from '@cachefront/mysql';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createDataLayer, defineRepository, type Repository, type TransactionOf } from './data-layer.js';
+import { createDataLayer } from './data-layer.js';
 import { InvalidationPendingError, LoadedValueError, ValidationError } from './errors.js';
 import { withDataLayer } from './lambda.js';
-import type { CachePort, DatabasePort, SqlRunner } from './ports.js';
-
-/** A statement for the fake database: text and values, as `sql.raw` would build. */
-interface Stmt {
-  text: string;
-  values: readonly unknown[];
-}
-const fakeSql = { raw: (text: string, values: readonly unknown[] = []): Stmt => ({ text, values }) };
+import type { CachePort, DatabasePort, OutboxStore } from './ports.js';
+import { defineRepository, type Repository } from './repository.js';
 
 /** A tiny database: a product table and an outbox, with transactions that roll back on throw. */
-class FakeDb implements DatabasePort<Stmt, SqlRunner<Stmt>> {
+class FakeDb implements DatabasePort<FakeDb, FakeDb> {
   products = new Map<number, { id: number; name: string; price: string; category: string }>();
-  outbox = new Map<number, string>();
+  /** The outbox table's rows: id → tags as stored. */
+  outboxRows = new Map<number, string>();
   queries = 0;
   ends = 0;
   down = false;
@@ -26,46 +21,50 @@ class FakeDb implements DatabasePort<Stmt, SqlRunner<Stmt>> {
   /** The next COMMIT lands, but its answer is lost: the transaction throws a may-have-committed error. */
   loseNextCommitAnswer = false;
   #nextOutbox = 1;
+  readonly client = this;
 
-  async query(statement: Stmt): Promise<unknown[]> {
-    this.#check();
-    this.queries += 1;
-    if (statement.text.startsWith('SELECT id, tags FROM')) {
+  readonly outbox: OutboxStore<FakeDb> = {
+    record: async (_tx, tags) => {
+      this.#check();
+      const id = this.#nextOutbox++;
+      this.outboxRows.set(id, JSON.stringify(tags));
+      return id;
+    },
+    page: async (after, limit) => {
+      this.#check();
+      this.queries += 1;
       if (this.outboxDown) throw Object.assign(new Error('Lost connection'), { code: 'E_CONNECTION_LOST' });
-      const [after, limit] = statement.values as [number, number];
-      return [...this.outbox]
+      return [...this.outboxRows]
         .filter(([id]) => id > after)
         .sort(([a], [b]) => a - b)
         .slice(0, limit)
         .map(([id, tags]) => ({ id, tags }));
-    }
-    return [];
+    },
+    forget: async (ids) => {
+      this.#check();
+      for (const id of ids) this.outboxRows.delete(id);
+    },
+    migrate: async () => {},
+  };
+
+  isUnavailable(error: unknown): boolean {
+    return (error as { code?: unknown } | null)?.code === 'E_CONNECTION_LIMIT';
   }
 
-  async execute(statement: Stmt): Promise<unknown> {
-    this.#check();
-    if (statement.text.startsWith('INSERT INTO cachefront_outbox')) {
-      const id = this.#nextOutbox++;
-      this.outbox.set(id, statement.values[0] as string);
-      return { insertId: id, affectedRows: 1 };
-    }
-    if (statement.text.startsWith('DELETE FROM cachefront_outbox')) {
-      for (const id of statement.values) this.outbox.delete(id as number);
-      return { affectedRows: statement.values.length };
-    }
-    return { affectedRows: 0 };
+  mayHaveCommitted(error: unknown): boolean {
+    return (error as { mayHaveCommitted?: unknown } | null)?.mayHaveCommitted === true;
   }
 
   async transaction<T>(work: (tx: FakeDb) => Promise<T>): Promise<T> {
     this.#check();
     const products = new Map(this.products);
-    const outbox = new Map(this.outbox);
+    const outbox = new Map(this.outboxRows);
     let result: T;
     try {
       result = await work(this);
     } catch (error) {
       this.products = products;
-      this.outbox = outbox;
+      this.outboxRows = outbox;
       throw error;
     }
     if (this.loseNextCommitAnswer) {
@@ -107,7 +106,7 @@ function setup(options: { graceMs?: number; invalidationRetryMs?: number } = {})
   const db = new FakeDb();
   db.products.set(1, { id: 1, name: 'Hammer', price: '19.90', category: 'tools' });
   db.products.set(2, { id: 2, name: 'Saw', price: '24.50', category: 'tools' });
-  const layer = createDataLayer({ cache, db, sql: fakeSql, invalidationRetryMs: options.invalidationRetryMs ?? 0 });
+  const layer = createDataLayer({ cache, database: db, invalidationRetryMs: options.invalidationRetryMs ?? 0 });
   let loads = 0;
   const products = layer.repository(
     defineRepository({
@@ -204,7 +203,7 @@ describe('writes', () => {
     );
     expect(result).toEqual({ id: 1 });
     expect(await products.read({ id: 1 })).toMatchObject({ status: 'miss', value: { price: '17.00' } });
-    expect(db.outbox.size).toBe(0); // recorded in the transaction, removed once invalidated
+    expect(db.outboxRows.size).toBe(0); // recorded in the transaction, removed once invalidated
   });
 
   it('write through: refill the cache with the committed value through the loader', async () => {
@@ -269,11 +268,11 @@ describe('writes', () => {
     expect(error).toBeInstanceOf(InvalidationPendingError);
     expect(error).toMatchObject({ committed: true, tags: ['product:2'], code: 'E_INVALIDATION_PENDING' });
     expect(db.products.get(2)?.price).toBe('20.00');
-    expect([...db.outbox.values()]).toEqual(['["product:2"]']);
+    expect([...db.outboxRows.values()]).toEqual(['["product:2"]']);
     redisDown = false;
     // Redis is back: the first read replays the outbox before it trusts the cache.
     expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '20.00' } });
-    expect(db.outbox.size).toBe(0);
+    expect(db.outboxRows.size).toBe(0);
   });
 
   it('retry an invalidation that fails while Redis comes back, and return only once it is delivered', async () => {
@@ -295,7 +294,7 @@ describe('writes', () => {
       { tags: ['product:2'] },
     );
     expect(failures).toBe(0);
-    expect(db.outbox.size).toBe(0);
+    expect(db.outboxRows.size).toBe(0);
     expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '21.00' } });
   });
 
@@ -361,7 +360,7 @@ describe('writes', () => {
     db.outboxDown = false;
     expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '22.00' } });
     expect(await products.read({ id: 2 })).toMatchObject({ status: 'fresh', value: { price: '22.00' } });
-    expect(db.outbox.size).toBe(0);
+    expect(db.outboxRows.size).toBe(0);
   });
 
   it('replay the outbox after the cache reports a Redis reconnect: another container’s pending write is honoured', async () => {
@@ -369,20 +368,20 @@ describe('writes', () => {
     await products.get({ id: 1 });
     // Another container committed and could not invalidate: its tags wait in the outbox.
     db.setPrice(1, '13.00');
-    db.outbox.set(7, JSON.stringify(['product:1']));
+    db.outboxRows.set(7, JSON.stringify(['product:1']));
     expect((await products.read({ id: 1 })).status).toBe('fresh'); // nothing told this layer yet
     cache.emit('reconnect', {}); // what the Redis driver reports when its connection comes back
     expect(await products.read({ id: 1 })).toMatchObject({ status: 'miss', value: { price: '13.00' } });
-    expect(db.outbox.size).toBe(0);
+    expect(db.outboxRows.size).toBe(0);
   });
 
   it('drain() replays outbox rows left by a container that died between COMMIT and invalidation', async () => {
     const { products, layer, db } = setup();
     await products.get({ id: 1 });
     db.setPrice(1, '9.99');
-    db.outbox.set(99, JSON.stringify(['product:1'])); // committed with the write, never invalidated
+    db.outboxRows.set(99, JSON.stringify(['product:1'])); // committed with the write, never invalidated
     expect(await layer.drain()).toEqual({ tags: 1, rows: 1, skipped: [] });
-    expect(db.outbox.size).toBe(0);
+    expect(db.outboxRows.size).toBe(0);
     expect((await products.get({ id: 1 })).price).toBe('9.99');
   });
 
@@ -390,17 +389,17 @@ describe('writes', () => {
     const { products, layer, db } = setup();
     await products.get({ id: 1 });
     db.setPrice(1, '1.11');
-    db.outbox.set(1, 'not json');
-    db.outbox.set(2, JSON.stringify(['product:7', '\ud800']));
-    for (let id = 3; id < 1203; id += 1) db.outbox.set(id, JSON.stringify([`product:${id}`]));
-    db.outbox.set(1203, JSON.stringify(['product:1']));
+    db.outboxRows.set(1, 'not json');
+    db.outboxRows.set(2, JSON.stringify(['product:7', '\ud800']));
+    for (let id = 3; id < 1203; id += 1) db.outboxRows.set(id, JSON.stringify([`product:${id}`]));
+    db.outboxRows.set(1203, JSON.stringify(['product:1']));
     const result = await layer.drain();
     expect(result.skipped).toEqual([
       { id: 1, reason: 'unreadable' },
       { id: 2, reason: 'invalid-tags' },
     ]);
     expect(result.rows).toBe(1202);
-    expect([...db.outbox.keys()]).toEqual([1]); // the unreadable row stays for a person to look at
+    expect([...db.outboxRows.keys()]).toEqual([1]); // the unreadable row stays for a person to look at
     expect((await products.get({ id: 1 })).price).toBe('1.11');
   });
 });
@@ -442,8 +441,10 @@ describe('types', () => {
     expectTypeOf(products.get).returns.resolves.toEqualTypeOf<z.infer<typeof Product>>();
     expectTypeOf(products).toExtend<Repository<{ id: unknown }, z.infer<typeof Product>>>();
     expectTypeOf<Cache>().toExtend<CachePort>();
-    expectTypeOf<Connector>().toExtend<DatabasePort<ReturnType<typeof mysqlSql.raw>, SqlRunner<ReturnType<typeof mysqlSql.raw>>>>();
+    // The mysql package's database fits the port, loaders get the connector, a write's work the transaction.
+    expectTypeOf<MysqlDatabase>().toExtend<DatabasePort<Connector, Transaction>>();
+    expectTypeOf(mysqlDatabase).returns.toEqualTypeOf<MysqlDatabase>();
     // A write's callback gets the database's own transaction object, fully typed.
-    expectTypeOf<TransactionOf<Connector>>().toEqualTypeOf<Transaction>();
+    expectTypeOf<Parameters<MysqlDatabase['transaction']>[0]>().toEqualTypeOf<(tx: Transaction) => Promise<unknown>>();
   });
 });

@@ -1,13 +1,10 @@
+import { CachefrontError } from '@cachefront/common';
+
 /** Every error this package throws is a `CachefrontCoreError` with a stable `code`. */
 export type CoreErrorCode = 'E_INVALID_PARAMS' | 'E_INVALID_LOADED_VALUE' | 'E_INVALIDATION_PENDING' | 'E_INVALID_REPOSITORY';
 
-export class CachefrontCoreError extends Error {
+export class CachefrontCoreError extends CachefrontError<CoreErrorCode> {
   override readonly name: string = 'CachefrontCoreError';
-  readonly code: CoreErrorCode;
-  constructor(code: CoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** Where a value failed its schema, without the value itself (it may hold parameters or secrets). */
@@ -109,3 +106,11 @@ export class RepositoryError extends CachefrontCoreError {
     super('E_INVALID_REPOSITORY', message);
   }
 }
+
+/** Every error class of this package, by its `code`. */
+export const errors = {
+  E_INVALID_PARAMS: ValidationError,
+  E_INVALID_LOADED_VALUE: LoadedValueError,
+  E_INVALIDATION_PENDING: InvalidationPendingError,
+  E_INVALID_REPOSITORY: RepositoryError,
+} as const satisfies Record<CoreErrorCode, abstract new (...args: never[]) => CachefrontCoreError>;

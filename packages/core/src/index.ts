@@ -1,27 +1,15 @@
-export {
-  createDataLayer,
-  DataLayer,
-  type DataLayerOptions,
-  type DrainResult,
-  defineRepository,
-  isDatabaseUnavailable,
-  OUTBOX_SKIP_CHANNEL,
-  type Repository,
-  type RepositoryDefinition,
-  type SkippedOutboxRow,
-  type TransactionOf,
-  type WritableRepository,
-  type WriteOptions,
-} from './data-layer.js';
+export { createDataLayer, DataLayer, type DataLayerOptions, type WriteOptions } from './data-layer.js';
 export {
   CachefrontCoreError,
   type CoreErrorCode,
+  errors,
   InvalidationPendingError,
   type Issue,
   LoadedValueError,
   RepositoryError,
   ValidationError,
 } from './errors.js';
+export { type DrainResult, OUTBOX_SKIP_CHANNEL, type SkippedOutboxRow } from './invalidation.js';
 export { type Handler, type InvocationScope, withDataLayer } from './lambda.js';
 export type {
   CachePort,
@@ -31,6 +19,13 @@ export type {
   EntityPort,
   Freshness,
   LoadContextPort,
-  SqlRunner,
-  StatementBuilder,
+  OutboxRow,
+  OutboxStore,
 } from './ports.js';
+export {
+  defineRepository,
+  type Repository,
+  type RepositoryDefinition,
+  type RepositoryWriteOptions,
+  type WritableRepository,
+} from './repository.js';

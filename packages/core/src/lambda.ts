@@ -3,8 +3,8 @@ import type { DeadlineSource } from './ports.js';
 /** The part of a data layer the wrapper drives. */
 export interface InvocationScope {
   useContext(context: DeadlineSource): void;
-  settle(): Promise<void>;
-  readonly db: { end(): Promise<unknown> };
+  /** Awaits what the invocation tracked, then the database's per-invocation housekeeping. */
+  endInvocation(): Promise<void>;
 }
 
 export type Handler<E, C, R> = (event: E, context: C) => Promise<R>;
@@ -21,8 +21,7 @@ export function withDataLayer<E, C extends DeadlineSource, R>(layer: InvocationS
     try {
       return await handler(event, context);
     } finally {
-      await layer.settle();
-      await layer.db.end();
+      await layer.endInvocation();
     }
   };
 }

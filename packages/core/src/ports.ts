@@ -48,24 +48,48 @@ export interface CachePort {
   on(event: 'bypass' | 'timeout' | 'error' | 'reconnect', listener: (payload: unknown) => void): () => void;
 }
 
-/** Runs statements built by `StatementBuilder`; `@cachefront/mysql`'s connector and its transactions both qualify. */
-export interface SqlRunner<S> {
-  query(statement: S): Promise<unknown[]>;
-  execute(statement: S): Promise<unknown>;
-}
-
 export interface DeadlineSource {
   getRemainingTimeInMillis(): number;
 }
 
-export interface DatabasePort<S, Tx extends SqlRunner<S>> extends SqlRunner<S> {
+/**
+ * What core needs of a database: transactions, the per-invocation housekeeping, how to read its
+ * errors, and where a write records its tags in its own transaction. Core knows no SQL and no error
+ * code: `mysqlDatabase(connector)` of `@cachefront/mysql` provides all of it.
+ *
+ * `Client` is what loaders receive as their first argument (the connector); `Tx` what a write's
+ * work receives (its transaction).
+ */
+export interface DatabasePort<Client, Tx> {
+  /** Handed to every loader: the database's own client, fully typed. */
+  readonly client: Client;
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
-  /** After every invocation: utilization check, reaping (see @cachefront/mysql). */
+  /** After every invocation: utilization check, reaping. */
   end(): Promise<unknown>;
+  /** Deadlines for this invocation, from a Lambda context. */
   useContext?(context: DeadlineSource): void;
+  /** Whether the database is unavailable, so a value inside its grace period is better than this error. */
+  isUnavailable(error: unknown): boolean;
+  /** Whether the error says its transaction may have committed (the connection was lost during COMMIT). */
+  mayHaveCommitted(error: unknown): boolean;
+  /** Where writes record their tags, in their own transaction, until invalidated; undefined: in memory only. */
+  readonly outbox: OutboxStore<Tx> | undefined;
 }
 
-/** Builds a parameterized statement: pass `sql` from `@cachefront/mysql` (its `raw`). */
-export interface StatementBuilder<S> {
-  raw(text: string, values?: readonly unknown[]): S;
+/** An outbox row as read back: its id, and its tags as stored (decoded and checked by core). */
+export interface OutboxRow {
+  readonly id: number;
+  readonly tags: unknown;
+}
+
+/** A table of committed writes' tags that are not known to be invalidated yet. */
+export interface OutboxStore<Tx> {
+  /** Records `tags` inside the write's transaction; returns the row's id. */
+  record(tx: Tx, tags: readonly string[]): Promise<number>;
+  /** Rows with an id above `afterId`, oldest first, at most `limit`. */
+  page(afterId: number, limit: number): Promise<readonly OutboxRow[]>;
+  /** Removes rows whose tags were invalidated. */
+  forget(ids: readonly number[]): Promise<void>;
+  /** Creates the table if it does not exist. */
+  migrate(): Promise<void>;
 }

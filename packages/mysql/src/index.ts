@@ -21,6 +21,15 @@ export {
   type Transaction,
   type TransactionOptions,
 } from './connector.js';
+export {
+  isDatabaseUnavailable,
+  type MysqlDatabase,
+  type MysqlDatabaseOptions,
+  type MysqlOutbox,
+  type MysqlOutboxRow,
+  mayHaveCommitted,
+  mysqlDatabase,
+} from './database.js';
 export type { ConnectionConfig, Driver, DriverConnection, QueryOutput, WriteResult } from './driver/driver.js';
 export { mysql2Driver } from './driver/mysql2-driver.js';
 export {
