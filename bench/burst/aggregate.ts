@@ -1,4 +1,4 @@
-import { type BurstResult, type CounterName, median, type ResultColumn } from '../../examples/src/simulator/index.js';
+import { type BurstResult, type CounterName, median, type ResultColumn } from '@cachefront/examples/connector-fleet';
 
 /** One driver's column of medians over several runs, plus what the worst run did. */
 export interface MedianColumn extends ResultColumn {

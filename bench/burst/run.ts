@@ -10,7 +10,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import type { ConnectorOptions } from '@cachefront/mysql';
 import {
   type AdminConfig,
   AdminSession,
@@ -36,7 +35,8 @@ import {
   progressPrinter,
   runBurst,
   totalInvocations,
-} from '../../examples/src/simulator/index.js';
+} from '@cachefront/examples/connector-fleet';
+import type { ConnectorOptions } from '@cachefront/mysql';
 import { type MedianColumn, medianColumn } from './aggregate.js';
 import { startAuxServer, stopAuxServer } from './aux-server.js';
 import { serverlessMysqlAdapter } from './serverless-mysql-adapter.js';

@@ -1,4 +1,3 @@
-import serverlessMysql from 'serverless-mysql';
 import {
   type AppDatabase,
   type ContainerClient,
@@ -7,7 +6,8 @@ import {
   type InvocationWork,
   READ_ITEM_SQL,
   WRITE_ITEM_SQL,
-} from '../../examples/src/simulator/index.js';
+} from '@cachefront/examples/connector-fleet';
+import serverlessMysql from 'serverless-mysql';
 
 /**
  * serverless-mysql 2.1.0 with its defaults, used as its README shows: one instance per container

@@ -30,7 +30,7 @@ import {
   runBurst,
   runMain,
   totalInvocations,
-} from './simulator/index.js';
+} from './connector-fleet/index.js';
 
 const FLAGS = [
   ...PLAN_FLAGS,

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { HttpApiEvent, HttpApiResult, HttpHandler, LambdaContext } from '@cachefront/examples/catalog';
+import { type CatalogApp, createCatalogApp, formatCents, SEED_UPDATED_AT, seedData, toCents } from '@cachefront/examples/catalog';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CatalogApp, createCatalogApp } from '../../examples/src/catalog/app.js';
-import type { HttpApiEvent, HttpApiResult, HttpHandler, LambdaContext } from '../../examples/src/catalog/handlers.js';
-import { formatCents, SEED_UPDATED_AT, seedData, toCents } from '../../examples/src/catalog/schema.js';
 import { MYSQL, REDIS_URL } from '../support/env.js';
 import { inventory, REDIS_CLUSTER_PORTS, randomNamespace } from '../support/redis.js';
 

@@ -1,9 +1,18 @@
+import {
+  cacheHitRatio,
+  connectionsChartSvg,
+  DEFAULT_MIX,
+  DEFAULT_SHAPE,
+  hotProductId,
+  latencyPercentiles,
+  niceTicks,
+  parseMix,
+  percentile,
+  progressBar,
+  requestSequence,
+  responseFailure,
+} from '@cachefront/examples/lambda-sim';
 import { describe, expect, it } from 'vitest';
-import { connectionsChartSvg, niceTicks } from '../../examples/src/lambda-sim/chart.js';
-import { responseFailure } from '../../examples/src/lambda-sim/fleet.js';
-import { progressBar } from '../../examples/src/lambda-sim/progress.js';
-import { cacheHitRatio, latencyPercentiles, percentile } from '../../examples/src/lambda-sim/summary.js';
-import { DEFAULT_MIX, DEFAULT_SHAPE, hotProductId, parseMix, requestSequence } from '../../examples/src/lambda-sim/traffic.js';
 
 // Pure parts of the Lambda simulator: no server is touched.
 

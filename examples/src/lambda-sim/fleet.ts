@@ -1,8 +1,8 @@
-import type { AdminSession } from '../simulator/admin-session.js';
-import { ConnectionMonitor } from '../simulator/connection-monitor.js';
-import { abortableSleep, disposeWithin, sleep } from '../simulator/lifecycle.js';
-import { errorLabel } from '../simulator/metrics.js';
-import { type Random, randomInt } from '../simulator/random.js';
+import type { AdminSession } from '../shared/admin-session.js';
+import { ConnectionMonitor } from '../shared/connection-monitor.js';
+import { abortableSleep, disposeWithin, sleep } from '../shared/lifecycle.js';
+import { errorLabel } from '../shared/metrics.js';
+import { type Random, randomInt } from '../shared/random.js';
 import { type AppFactory, type AppInstance, type DbTarget, eventFor, type HttpResult, type InvocationContext } from './app.js';
 import type { ChartPoint } from './chart.js';
 import { type CatalogShape, containerRandom, drawRequest, type Route, type TrafficMix } from './traffic.js';

@@ -1,5 +1,5 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { NaiveConnection } from '../simulator/naive-connection.js';
+import { NaiveConnection } from '../shared/naive-connection.js';
 import type { AppFactory, AppInstance, DbTarget, HttpEvent, HttpHandler, HttpResult } from './app.js';
 import type { Route } from './traffic.js';
 

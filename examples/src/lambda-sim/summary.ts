@@ -1,5 +1,5 @@
-import { percentile } from '../simulator/metrics.js';
-import { formatMs } from '../simulator/report.js';
+import { formatMs } from '../connector-fleet/report.js';
+import { percentile } from '../shared/metrics.js';
 import type { RunResult } from './fleet.js';
 
 export { percentile };

@@ -1,4 +1,4 @@
-import { type Random, randomInt, seededRandom } from '../simulator/random.js';
+import { type Random, randomInt, seededRandom } from '../shared/random.js';
 
 /** The four routes of the catalog app. */
 export type Route = 'getProduct' | 'listCategory' | 'updatePrice' | 'placeOrder';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AdminConfig, AdminSession } from './admin-session.js';
+import type { AdminConfig, AdminSession } from '../shared/admin-session.js';
 import type { AppDatabase } from './driver-adapter.js';
 
 export interface FixtureOptions {

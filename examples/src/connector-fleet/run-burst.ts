@@ -1,10 +1,10 @@
-import type { AdminSession } from './admin-session.js';
+import type { AdminSession } from '../shared/admin-session.js';
+import { ConnectionMonitor } from '../shared/connection-monitor.js';
+import { abortableSleep, disposeWithin } from '../shared/lifecycle.js';
+import { InvocationLog, type InvocationTally } from '../shared/metrics.js';
 import { type BurstPlan, totalInvocations, validatePlan } from './burst-plan.js';
-import { ConnectionMonitor } from './connection-monitor.js';
 import { Container } from './container.js';
 import type { AppDatabase, DriverAdapter, DriverCounters } from './driver-adapter.js';
-import { abortableSleep, disposeWithin } from './lifecycle.js';
-import { InvocationLog, type InvocationTally } from './metrics.js';
 
 export interface BurstProgress {
   readonly driver: string;

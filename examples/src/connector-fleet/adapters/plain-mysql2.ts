@@ -1,3 +1,4 @@
+import { NaiveConnection } from '../../shared/naive-connection.js';
 import {
   type AppDatabase,
   type ContainerClient,
@@ -7,7 +8,6 @@ import {
   READ_ITEM_SQL,
   WRITE_ITEM_SQL,
 } from '../driver-adapter.js';
-import { NaiveConnection } from '../naive-connection.js';
 
 /**
  * The handler most functions start with: one mysql2 connection per container, opened on first use

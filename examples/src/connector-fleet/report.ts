@@ -1,5 +1,5 @@
+import type { LatencySummary } from '../shared/metrics.js';
 import type { CounterName, DriverCounters } from './driver-adapter.js';
-import type { LatencySummary } from './metrics.js';
 
 /** What one column of the comparison shows: one driver's run, or the medians of several runs. */
 export interface ResultColumn {

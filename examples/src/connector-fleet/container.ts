@@ -1,7 +1,7 @@
+import { sleep } from '../shared/lifecycle.js';
+import type { InvocationLog } from '../shared/metrics.js';
+import { type Random, randomInt, seededRandom } from '../shared/random.js';
 import type { AppDatabase, ContainerClient, DriverAdapter, InvocationWork } from './driver-adapter.js';
-import { sleep } from './lifecycle.js';
-import type { InvocationLog } from './metrics.js';
-import { type Random, randomInt, seededRandom } from './random.js';
 
 /** The platform killed the invocation at its timeout. */
 export class InvocationTimeoutError extends Error {
