@@ -214,7 +214,7 @@ describe('writes', () => {
         db.setPrice(1, '15.00');
         return 1;
       },
-      { tags: (id) => [`product:${id}`], warm: (id) => products.get({ id }) },
+      { tags: (id) => [`product:${id}`], refill: (id) => products.get({ id }) },
     );
     const fills = cache.stats().fills;
     expect(await products.read({ id: 1 })).toMatchObject({ status: 'fresh', value: { price: '15.00' } });

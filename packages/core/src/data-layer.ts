@@ -8,13 +8,13 @@ export interface WriteOptions<R> {
   /** Tags to invalidate after COMMIT: a list, or a function of the transaction's result. */
   readonly tags: readonly string[] | ((result: R) => readonly string[]);
   /**
-   * Write-through: refill the cache with the new value once the tags are invalidated, e.g.
+   * Write-through: refill the cache once the tags are invalidated, e.g.
    * `(order) => products.get({ id: order.productId })`. The value is loaded by the repository's own
    * loader, through the same leases and tag checks as any miss, so a concurrent write can never be
    * overwritten by this one's older value (a direct SET of the caller's value could). Awaited
    * before `write()` returns; its failure is not the write's (the data is committed).
    */
-  readonly warm?: (result: R) => Promise<unknown>;
+  readonly refill?: (result: R) => Promise<unknown>;
 }
 
 export interface DataLayerOptions<Client, Tx> {
@@ -53,7 +53,7 @@ export class DataLayer<Client, Tx> {
       isUnavailable: (error) => options.database.isUnavailable(error),
       beforeRead: () => this.#invalidations.beforeRead(),
       invalidate: (tags) => this.invalidate(tags),
-      write: (work, tags, warm) => this.write(work, { tags, ...(warm ? { warm } : {}) }),
+      write: (work, tags, refill) => this.write(work, { tags, ...(refill ? { refill } : {}) }),
     };
   }
 
@@ -82,7 +82,7 @@ export class DataLayer<Client, Tx> {
     const { tags } = options;
     if (typeof tags !== 'function') this.cache.validateTags(tags); // before BEGIN when they are known
     const result = await this.#invalidations.write(work, typeof tags === 'function' ? tags : () => tags);
-    if (options.warm) await options.warm(result).catch(() => undefined);
+    if (options.refill) await options.refill(result).catch(() => undefined);
     return result;
   }
 

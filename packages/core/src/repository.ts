@@ -77,7 +77,7 @@ export interface RepositoryHost<Client, Tx> {
   /** Replays pending invalidations; false when they could not be, and the cache must not be trusted. */
   beforeRead(): Promise<boolean>;
   invalidate(tags: readonly string[]): Promise<void>;
-  write<R>(work: (tx: Tx) => Promise<R>, tags: (result: R) => readonly string[], warm: ((result: R) => Promise<unknown>) | undefined): Promise<R>;
+  write<R>(work: (tx: Tx) => Promise<R>, tags: (result: R) => readonly string[], refill: ((result: R) => Promise<unknown>) | undefined): Promise<R>;
 }
 
 /** Binds a definition: parsing at the edge, the cache entity, reads, batch reads, invalidation and writes. */
