@@ -221,6 +221,24 @@ describe('writes', () => {
     expect(cache.stats().fills).toBe(fills);
   });
 
+  it('write through even when the write has no tags to invalidate', async () => {
+    const { layer, db } = setup();
+    const refilled: number[] = [];
+    await layer.write(
+      async () => {
+        db.setPrice(2, '23.00');
+        return 2;
+      },
+      {
+        tags: [],
+        refill: async (id) => {
+          refilled.push(id);
+        },
+      },
+    );
+    expect(refilled).toEqual([2]);
+  });
+
   it('repo.write validates first, invalidates its own tags and the extra ones, and writes through', async () => {
     const { products, db, cache } = setup();
     await products.get({ id: 2 });
