@@ -1,4 +1,4 @@
-import { CacheKeyError } from './errors.js';
+import { CacheKeyError } from '../errors.js';
 
 /**
  * The tag rules, checked once at the edge (a read's `tags`, a fill's `valueTags`, `invalidate()`,
