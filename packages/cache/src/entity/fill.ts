@@ -56,8 +56,11 @@ export async function loadEntries<P, T>(
     }
     throw error;
   }
+  // Loaded: a miss, counted once here, whatever the read went through before (polls, a bypass).
   entries.forEach((entry, i) => {
     entry.result = { value: values[i] as T, status: 'miss' };
+    runtime.stats.misses += 1;
+    runtime.events.emit('miss', { entity: ctx.keys.entity });
   });
   if (token) await fillEntries(ctx, entries, values, tokens, token, loadStart);
 }

@@ -16,8 +16,10 @@ interface Read {
 type Judged<T> = { kind: 'fresh'; value: T } | { kind: 'stale'; value: T } | { kind: 'none' };
 
 /**
- * Reads entries and tag tokens (into `tokens`) in one round trip; settles the fresh entries,
- * remembers stale ones. Throws only when Redis fails (every key is built before the call).
+ * Reads entries and tag tokens (into `tokens`) in one round trip; settles the fresh entries (a
+ * hit, counted), remembers stale ones. An entry left without a result is counted by whatever gives
+ * it one (fill.ts, lease-wait.ts): a read is one of hit, stale or miss, however often it polled.
+ * Throws only when Redis fails (every key is built before the call).
  */
 export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], tokens: TagTokens): Promise<void> {
   const { runtime, keys, hints } = ctx;
@@ -50,12 +52,8 @@ export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: reado
       entry.result = { value: judged.value, status: 'fresh' };
       runtime.stats.hits += 1;
       if (runtime.events.wants('hit')) runtime.events.emit('hit', { entity: keys.entity });
-    } else {
-      if (judged.kind === 'stale') entry.stale = { value: judged.value };
-      if (entry.result === undefined) {
-        runtime.stats.misses += 1;
-        runtime.events.emit('miss', { entity: keys.entity });
-      }
+    } else if (judged.kind === 'stale') {
+      entry.stale = { value: judged.value };
     }
   }
 }
