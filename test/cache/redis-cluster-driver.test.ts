@@ -160,6 +160,26 @@ describe('the cache on Redis Cluster', () => {
     expect(loads).toHaveLength(3 + 2 + 1 + 3);
   });
 
+  it('takes a namespace with `:` and `.` (`app:env.region`): its hash tags hold, so fills, leases and tags work on every node', async () => {
+    const prefixed = `${namespace}:prod.eu`;
+    const cache = new Cache(new RedisDriver(clientA), { namespace: prefixed, commandTimeoutMs: 2000 });
+    for (const event of ['error', 'timeout', 'bypass', 'circuit-open', 'decode-error'] as const) cache.on(event, (payload) => trouble.push({ event, payload }));
+    const names = await onePerNode('scoped', (name) => entityKeys(prefixed, name, 1).value(paramKey({ id: 1 })));
+    for (const port of ports) {
+      const items = cache.entity<{ id: number }, string>({ name: at(names, port), ttlMs: 60_000, tags: ({ id }) => [`scoped:${port}:${id}`] });
+      const key = items.keys.value(paramKey({ id: 1 }));
+      expect(key.startsWith(`${prefixed}:{${prefixed}/`)).toBe(true);
+      expect(await portOf(key)).toBe(port);
+      expect(await portOf(items.keys.lease(paramKey({ id: 1 })))).toBe(port);
+      expect((await items.get({ id: 1 }, async () => 'v1')).status).toBe('miss');
+      expect((await items.get({ id: 1 }, async () => 'v1')).status).toBe('fresh');
+      await cache.invalidate([`scoped:${port}:1`]);
+      expect(await items.get({ id: 1 }, async () => 'v2')).toEqual({ status: 'miss', value: 'v2' });
+    }
+    expect(cache.stats()).toMatchObject({ fills: 6, fillsRejected: 0, errors: 0 });
+    await cache.close();
+  });
+
   it('getMany: one read, one loader call and one fill for many keys, with tags on every node', async () => {
     const items = a.entity<{ id: number }, Item>({
       name: 'batch',

@@ -3,7 +3,10 @@ import { CacheOptionsError } from './errors.js';
 import { checkNamespace } from './keys/keys.js';
 
 export interface CacheOptions {
-  /** Prefix of every key, so several applications can share one Redis. @default 'cf' */
+  /**
+   * Prefix of every key, so several applications can share one Redis: 1-64 characters of A-Z, a-z,
+   * 0-9, `_`, `-`, `:` and `.` (`shop:prod`; the cache adds the `:` after it). @default 'cf'
+   */
   namespace?: string;
   /** Timeout of every Redis call. Past it the read falls through to the loader. @default 50 */
   commandTimeoutMs?: number;

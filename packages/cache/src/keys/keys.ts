@@ -12,13 +12,20 @@ import { checkTag } from './tags.js';
  *   lease  cf:{cf/product}:3:l:[42]
  *   tag    cf:t:{cf#product%3A42}       (each tag in its own slot; tags cross entities)
  *
+ * A namespace may hold `:` and `.` (`shop:prod`, as ElastiCache prefixes are written), never `{`,
+ * `}`, `/` or `#`: the first `{` of a key is then always the cache's, so the hash tag is exactly
+ * `{ns/entity}` or `{ns#tag}`, and a key still reads back one way — the text between that `{` and
+ * the first `/` or `#` is the namespace, the character after it says entity or tag, and neither an
+ * entity name nor an encoded tag holds a `}`. Hence keys stay injective across namespaces, too
+ * (`a` and `a:t` never share a key).
+ *
  * Parameters are canonicalized (sorted keys, tagged types, exotic values refused), so two different
  * parameter sets never share a key; a long canonical form is replaced by its SHA-256. Tags follow
  * the tag rules in tags.ts; a long one is hashed in its tag key (never in an entry's header).
  */
 
-/** A namespace: 1-64 characters of A-Z, a-z, 0-9, `_` and `-`. */
-const NAMESPACE = NAME;
+/** A namespace: 1-64 characters of A-Z, a-z, 0-9, `_`, `-`, `:` and `.`. */
+const NAMESPACE = /^[A-Za-z0-9_:.-]{1,64}$/;
 
 export const MAX_PARAM_KEY_LENGTH = 128;
 
@@ -31,7 +38,7 @@ export interface EntityKeys {
 /** Returns the namespace when it follows the namespace rule, else throws `CacheKeyError`. */
 export function checkNamespace(namespace: string): string {
   if (!NAMESPACE.test(namespace)) {
-    throw new CacheKeyError(`The namespace must be 1-64 characters of A-Z, a-z, 0-9, _ and -; got ${describe(namespace)}.`);
+    throw new CacheKeyError(`The namespace must be 1-64 characters of A-Z, a-z, 0-9, _, -, : and .; got ${describe(namespace)}.`);
   }
   return namespace;
 }
