@@ -27,7 +27,7 @@ import { checkTag } from './tags.js';
 /** A namespace: 1-64 characters of A-Z, a-z, 0-9, `_`, `-`, `:` and `.`. */
 const NAMESPACE = /^[A-Za-z0-9_:.-]{1,64}$/;
 
-export const MAX_PARAM_KEY_LENGTH = 128;
+const MAX_PARAM_KEY_LENGTH = 128;
 
 export interface EntityKeys {
   readonly entity: string;
