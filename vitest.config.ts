@@ -1,10 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const source = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const source = (pkg: string, entry = 'index.ts') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}`, import.meta.url));
 
-// Workspace packages resolve to their sources, so tests never run against a stale dist/.
+// Workspace packages resolve to their sources, so tests never run against a stale dist/. A subpath
+// comes before its package: an alias also matches the paths below it, and the first match wins.
 const alias = {
+  '@cachefront/cache/testing': source('cache', 'testing/index.ts'),
   '@cachefront/mysql': source('mysql'),
   '@cachefront/cache': source('cache'),
   '@cachefront/core': source('core'),

@@ -1,13 +1,15 @@
 import { Cache } from './cache.js';
 import { MemoryDriver } from './drivers/memory-driver.js';
-import { type RedisConnection, RedisDriver } from './drivers/redis-driver.js';
+import type { RedisConnection } from './drivers/redis-client.js';
+import { RedisDriver } from './drivers/redis-driver.js';
 import type { CacheOptions } from './options.js';
 
 export interface RedisCacheOptions extends CacheOptions {
   /**
    * A Redis URL (`rediss://` for TLS), ioredis options (`tls: { ca }`; the chain and the host name
-   * are verified unless `tls.rejectUnauthorized` is false), or an existing `Redis` / `Cluster`
-   * instance (left open by `close()`). See docs/SECURITY.md.
+   * are verified unless `tls.rejectUnauthorized` is false), or an existing ioredis `Redis` /
+   * `Cluster` client of any ioredis copy (told apart from options by its methods; left open by
+   * `close()`). Required. See docs/SECURITY.md.
    */
   redis: RedisConnection;
 }

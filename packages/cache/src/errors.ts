@@ -1,15 +1,11 @@
+import { CachefrontError } from '@cachefront/common';
 import type { StoreProblem, StoreProblemKind } from './drivers/driver.js';
 
-/** Every error this package throws is a `CachefrontCacheError` with a stable `code`. */
-export type CacheErrorCode = 'E_CACHE_UNAVAILABLE' | 'E_CACHE_TIMEOUT' | 'E_REDIS_FAILURE' | 'E_INVALID_OPTIONS' | 'E_INVALID_KEY' | 'E_CODEC';
+/** Every error this package throws is a `CachefrontCacheError` with a stable `code`, unique across cachefront's packages. */
+export type CacheErrorCode = 'E_CACHE_UNAVAILABLE' | 'E_CACHE_TIMEOUT' | 'E_REDIS_FAILURE' | 'E_INVALID_CACHE_OPTIONS' | 'E_INVALID_KEY' | 'E_CODEC';
 
-export class CachefrontCacheError extends Error {
+export class CachefrontCacheError extends CachefrontError<CacheErrorCode> {
   override readonly name: string = 'CachefrontCacheError';
-  readonly code: CacheErrorCode;
-  constructor(code: CacheErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /**
@@ -83,10 +79,11 @@ function redisFailureMessage({ kind, code }: StoreProblem): string {
   }
 }
 
+/** An option of the cache or of an entity is out of its range; the message names the option. */
 export class CacheOptionsError extends CachefrontCacheError {
   override readonly name = 'CacheOptionsError';
   constructor(message: string) {
-    super('E_INVALID_OPTIONS', message);
+    super('E_INVALID_CACHE_OPTIONS', message);
   }
 }
 
@@ -106,14 +103,25 @@ export class CacheKeyError extends CachefrontCacheError {
   override readonly name = 'CacheKeyError';
   readonly reason: CacheKeyErrorReason;
   constructor(message: string, options: { reason?: CacheKeyErrorReason; cause?: unknown } = {}) {
-    super('E_INVALID_KEY', message, options.cause === undefined ? undefined : { cause: options.cause });
+    super('E_INVALID_KEY', message, { cause: options.cause });
     this.reason = options.reason ?? 'invalid-name';
   }
 }
 
+/** A value the codec cannot encode, or bytes it cannot decode. */
 export class CodecError extends CachefrontCacheError {
   override readonly name = 'CodecError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_CODEC', message, options);
   }
 }
+
+/** Every error class of this package, by its `code`. */
+export const errors = {
+  E_CACHE_UNAVAILABLE: CacheUnavailableError,
+  E_CACHE_TIMEOUT: CacheTimeoutError,
+  E_REDIS_FAILURE: RedisFailureError,
+  E_INVALID_CACHE_OPTIONS: CacheOptionsError,
+  E_INVALID_KEY: CacheKeyError,
+  E_CODEC: CodecError,
+} as const satisfies Record<CacheErrorCode, abstract new (...args: never[]) => CachefrontCacheError>;

@@ -1,4 +1,3 @@
-import diagnostics from 'node:diagnostics_channel';
 import type { StoreProblemKind } from './drivers/driver.js';
 
 /**
@@ -10,7 +9,8 @@ export type BypassReason = 'error' | 'timeout' | 'circuit-open';
 /** What the cache reports. Payloads name the entity and the outcome — never parameters or values. */
 export interface CacheEvents {
   hit: { entity: string };
-  stale: { entity: string; reason: 'lease-wait' | 'loader-error' | 'bypass' };
+  /** A value past its freshness was served: after waiting for a holder (`staleWhileWaiting`), or for a failing loader (`failSafe`). */
+  stale: { entity: string; reason: 'lease-wait' | 'loader-error' };
   miss: { entity: string };
   fill: { entity: string; bytes: number };
   /**
@@ -40,54 +40,5 @@ export interface CacheEvents {
 
 export type CacheEventName = keyof CacheEvents;
 
+/** Each event is also published on the diagnostics channel `cachefront:cache:<event>`. */
 export const CACHE_CHANNEL_PREFIX = 'cachefront:cache:';
-
-type Listener<E extends CacheEventName> = (payload: CacheEvents[E]) => void;
-
-/** Typed listeners plus one `node:diagnostics_channel` per event (`cachefront:cache:hit`, ...). */
-export class CacheEmitter {
-  readonly #listeners = new Map<CacheEventName, Array<(payload: never) => void>>();
-  readonly #channels = new Map<CacheEventName, diagnostics.Channel>();
-
-  on<E extends CacheEventName>(event: E, listener: Listener<E>): () => void {
-    let list = this.#listeners.get(event);
-    if (list === undefined) {
-      list = [];
-      this.#listeners.set(event, list);
-    }
-    list.push(listener as (payload: never) => void);
-    return () => {
-      const index = list.indexOf(listener as (payload: never) => void);
-      if (index >= 0) list.splice(index, 1);
-    };
-  }
-
-  /** Whether anyone listens, so a hot path can skip building a payload nobody reads. */
-  wants(event: CacheEventName): boolean {
-    return (this.#listeners.get(event)?.length ?? 0) > 0 || this.#channel(event).hasSubscribers;
-  }
-
-  #channel(event: CacheEventName): diagnostics.Channel {
-    let channel = this.#channels.get(event);
-    if (channel === undefined) {
-      channel = diagnostics.channel(CACHE_CHANNEL_PREFIX + event);
-      this.#channels.set(event, channel);
-    }
-    return channel;
-  }
-
-  emit<E extends CacheEventName>(event: E, payload: CacheEvents[E]): void {
-    const list = this.#listeners.get(event) as Array<Listener<E>> | undefined;
-    if (list) for (const listener of list) safely(listener, payload);
-    const channel = this.#channel(event);
-    if (channel.hasSubscribers) channel.publish(payload);
-  }
-}
-
-function safely<T>(listener: (payload: T) => void, payload: T): void {
-  try {
-    listener(payload);
-  } catch {
-    // A listener's bug never breaks a read.
-  }
-}

@@ -1,8 +1,12 @@
+import { definedOnly, sleep } from '@cachefront/common';
 import { CacheOptionsError } from './errors.js';
-import { checkName } from './keys.js';
+import { checkNamespace } from './keys/keys.js';
 
 export interface CacheOptions {
-  /** Prefix of every key, so several applications can share one Redis. @default 'cf' */
+  /**
+   * Prefix of every key, so several applications can share one Redis: 1-64 characters of A-Z, a-z,
+   * 0-9, `_`, `-`, `:` and `.` (`shop:prod`; the cache adds the `:` after it). @default 'cf'
+   */
   namespace?: string;
   /** Timeout of every Redis call. Past it the read falls through to the loader. @default 50 */
   commandTimeoutMs?: number;
@@ -29,7 +33,7 @@ export interface CacheOptions {
   clockSkewMs?: number;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
-  /** Timer for lease polling, injectable for tests. */
+  /** Timer for lease polling, injectable for tests. @default a `setTimeout` sleep */
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -49,12 +53,9 @@ export const DEFAULT_CACHE_OPTIONS = Object.freeze({
   clockSkewMs: 1000,
 } as const);
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOptions {
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as CacheOptions;
-  const merged = { ...DEFAULT_CACHE_OPTIONS, now: Date.now, sleep, ...defined };
-  checkName('namespace', merged.namespace);
+  const merged: ResolvedCacheOptions = { ...DEFAULT_CACHE_OPTIONS, now: Date.now, sleep, ...definedOnly(options) };
+  checkNamespace(merged.namespace);
   for (const name of ['commandTimeoutMs', 'breakerOpenMs', 'leaseTtlMs', 'leasePollMs', 'tagTtlMs', 'maxValueBytes'] as const) {
     const value = merged[name];
     if (!(Number.isFinite(value) && value > 0)) throw new CacheOptionsError(`\`${name}\` must be a number > 0; got ${String(value)}.`);
@@ -70,18 +71,23 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOp
 }
 
 export interface EntityOptions<P, T> {
-  /** Entity name, part of every key. */
+  /** Entity name, part of every key: 1-64 characters of A-Z, a-z, 0-9, `_` and `-`. Required. */
   name: string;
   /** Schema version: bump it when the cached shape changes, and old entries are never read. @default 1 */
   version?: number;
-  /** How long an entry is fresh. */
+  /** How long an entry is fresh. Required. */
   ttlMs: number;
   /** How long after that it may still be served, flagged `stale`, when asked for. @default 0 */
   graceMs?: number;
-  /** Tags known from the parameters (read together with the entry, before any load). */
+  /** Tags known from the parameters (read together with the entry, before any load). @default no tags */
   tags?: (params: P) => readonly string[];
-  /** Tags known only from the loaded value (e.g. the product's category). */
+  /** Tags known only from the loaded value (e.g. the product's category). @default no tags */
   valueTags?: (value: T, params: P) => readonly string[];
+  /**
+   * Checks a cached value before it is served (a schema's parse); a value it throws on is a miss,
+   * counted in `decodeErrors`, and overwritten. @default none: the decoded value is served as `T`
+   */
+  validate?: (value: unknown) => T;
   /**
    * A caller that waited `leaseWaitMs` for another caller's load takes the value inside its grace
    * period (status `stale`) instead of loading itself. Off by default: without it, `stale` is only
@@ -92,10 +98,19 @@ export interface EntityOptions<P, T> {
   staleWhileWaiting?: boolean;
 }
 
-export function checkEntityOptions<P, T>(
-  options: EntityOptions<P, T>,
-  cache: ResolvedCacheOptions,
-): Required<Omit<EntityOptions<P, T>, 'tags' | 'valueTags' | 'staleWhileWaiting'>> {
+/** An entity's options with every default filled in; the functions stay undefined when not given. */
+export interface ResolvedEntityOptions<P, T> {
+  readonly name: string;
+  readonly version: number;
+  readonly ttlMs: number;
+  readonly graceMs: number;
+  readonly tags: ((params: P) => readonly string[]) | undefined;
+  readonly valueTags: ((value: T, params: P) => readonly string[]) | undefined;
+  readonly validate: ((value: unknown) => T) | undefined;
+  readonly staleWhileWaiting: boolean;
+}
+
+export function resolveEntityOptions<P, T>(options: EntityOptions<P, T>, cache: ResolvedCacheOptions): ResolvedEntityOptions<P, T> {
   const version = options.version ?? 1;
   const graceMs = options.graceMs ?? 0;
   if (!(Number.isFinite(options.ttlMs) && options.ttlMs > 0)) throw new CacheOptionsError(`\`ttlMs\` of entity ${options.name} must be > 0.`);
@@ -105,5 +120,14 @@ export function checkEntityOptions<P, T>(
       `\`ttlMs\` + \`graceMs\` of entity ${options.name} must stay below the cache's \`tagTtlMs\`, or an expired tag could make an old entry look fresh.`,
     );
   }
-  return { name: options.name, version, ttlMs: options.ttlMs, graceMs };
+  return {
+    name: options.name,
+    version,
+    ttlMs: options.ttlMs,
+    graceMs,
+    tags: options.tags,
+    valueTags: options.valueTags,
+    validate: options.validate,
+    staleWhileWaiting: options.staleWhileWaiting === true,
+  };
 }

@@ -27,9 +27,13 @@ export interface GetOptions {
   failSafe?: boolean | ((error: unknown) => boolean);
 }
 
+/** Counters since the cache was made. Every read (each parameter set of a `getMany`) is exactly one of `hits`, `stale` and `misses`. */
 export interface CacheStats {
+  /** Reads answered `fresh` from the cache. */
   hits: number;
+  /** Reads answered `stale`: a value inside its grace period, for a failing loader (`failSafe`) or after waiting (`staleWhileWaiting`). */
   stale: number;
+  /** Reads answered `miss`: by the loader, however long they waited for a lease holder before, and when Redis was bypassed. */
   misses: number;
   loads: number;
   fills: number;

@@ -1,4 +1,4 @@
-import { type Cache, createMemoryCache } from '@cachefront/cache';
+import { Cache, MemoryDriver } from '@cachefront/cache';
 import { type Connector, type MysqlDatabase, mysqlDatabase, type Transaction } from '@cachefront/mysql';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
@@ -102,7 +102,18 @@ const Product = z.object({ id: z.number().int(), name: z.string(), price: z.stri
 
 function setup(options: { graceMs?: number; invalidationRetryMs?: number } = {}) {
   const clock = { now: 1_000_000 };
-  const cache = createMemoryCache({ now: () => clock.now, namespace: 'core' });
+  // A memory store that can report a Redis reconnect, as the Redis driver does when its connection comes back.
+  const reconnectListeners = new Set<() => void>();
+  const store = Object.assign(new MemoryDriver({ now: () => clock.now }), {
+    onReconnect: (listener: () => void) => {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
+  });
+  const reconnect = () => {
+    for (const listener of reconnectListeners) listener();
+  };
+  const cache = new Cache(store, { now: () => clock.now, namespace: 'core' });
   const db = new FakeDb();
   db.products.set(1, { id: 1, name: 'Hammer', price: '19.90', category: 'tools' });
   db.products.set(2, { id: 2, name: 'Saw', price: '24.50', category: 'tools' });
@@ -125,7 +136,7 @@ function setup(options: { graceMs?: number; invalidationRetryMs?: number } = {})
       },
     }),
   );
-  return { clock, cache, db, layer, products, loads: () => loads };
+  return { clock, cache, db, layer, products, loads: () => loads, reconnect };
 }
 
 describe('repositories', () => {
@@ -382,13 +393,13 @@ describe('writes', () => {
   });
 
   it('replay the outbox after the cache reports a Redis reconnect: another container’s pending write is honoured', async () => {
-    const { products, db, cache } = setup();
+    const { products, db, reconnect } = setup();
     await products.get({ id: 1 });
     // Another container committed and could not invalidate: its tags wait in the outbox.
     db.setPrice(1, '13.00');
     db.outboxRows.set(7, JSON.stringify(['product:1']));
     expect((await products.read({ id: 1 })).status).toBe('fresh'); // nothing told this layer yet
-    cache.emit('reconnect', {}); // what the Redis driver reports when its connection comes back
+    reconnect(); // what the Redis driver reports when its connection comes back
     expect(await products.read({ id: 1 })).toMatchObject({ status: 'miss', value: { price: '13.00' } });
     expect(db.outboxRows.size).toBe(0);
   });

@@ -7,7 +7,7 @@
  *
  * Configuration comes as JSON in CF_LEASE_WORKER (see WorkerConfig).
  */
-import { type CacheResult, type CacheStats, createRedisCache, type EntityCache } from '@cachefront/cache';
+import { Cache, type CacheResult, type CacheStats, type EntityCache, RedisDriver } from '@cachefront/cache';
 import { Redis } from 'ioredis';
 
 export interface WorkerConfig {
@@ -43,7 +43,9 @@ export interface WorkerReport {
 const config = JSON.parse(process.env['CF_LEASE_WORKER'] ?? '') as WorkerConfig;
 const control = new Redis(config.redisUrl);
 const blocker = new Redis(config.redisUrl);
-const cache = createRedisCache({ redis: config.redisUrl, namespace: config.namespace, leaseWaitMs: config.leaseWaitMs, commandTimeoutMs: 1000 });
+// What createRedisCache() builds, with the driver at hand for the warm-up.
+const driver = new RedisDriver(config.redisUrl);
+const cache = new Cache(driver, { namespace: config.namespace, leaseWaitMs: config.leaseWaitMs, commandTimeoutMs: 1000 });
 const leaseWaits: WorkerReport['leaseWaits'] = [];
 cache.on('lease-wait', ({ waitedMs, outcome }) => leaseWaits.push({ waitedMs, outcome }));
 
@@ -56,8 +58,8 @@ const load = async (): Promise<Loaded> => {
 };
 
 try {
-  // Connected before the start: the cache's own connection (one PTTL) and both control connections.
-  await Promise.all([cache.driver.ttl(`${config.namespace}:warmup`), control.ping(), blocker.ping()]);
+  // Connected before the start: the cache's own connection (one PTTL, past the cache's timeout and breaker) and both control connections.
+  await Promise.all([driver.ttl(`${config.namespace}:warmup`), control.ping(), blocker.ping()]);
   await control.incr(config.readyKey);
   await blocker.blpop(config.goKey, 0);
   const startedAt = Date.now();

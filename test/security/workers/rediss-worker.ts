@@ -6,7 +6,7 @@
  *
  * Configuration comes as JSON in CF_REDISS_WORKER (see RedissWorkerConfig).
  */
-import { type CacheEvents, type CacheStats, createRedisCache, type Freshness } from '@cachefront/cache';
+import { Cache, type CacheEvents, type CacheStats, type Freshness, RedisDriver } from '@cachefront/cache';
 
 export interface RedissWorkerConfig {
   url: string;
@@ -22,7 +22,9 @@ export interface RedissWorkerReport {
 }
 
 const config = JSON.parse(process.env['CF_REDISS_WORKER'] ?? '') as RedissWorkerConfig;
-const cache = createRedisCache({ redis: config.url, namespace: config.namespace, commandTimeoutMs: 200 });
+// What createRedisCache({ redis: url }) builds, with the driver at hand for the warm-up.
+const driver = new RedisDriver(config.url);
+const cache = new Cache(driver, { namespace: config.namespace, commandTimeoutMs: 200 });
 const connectionErrors: RedissWorkerReport['connectionErrors'] = [];
 cache.on('connection-error', (payload) => connectionErrors.push(payload));
 const items = cache.entity<{ id: number }, { id: number }>({ name: 'item', ttlMs: 60_000, tags: ({ id }) => [`item:${id}`] });
@@ -34,7 +36,7 @@ const load = async ({ id }: { id: number }) => {
 
 try {
   // Connected (or refused) before the first read, so a cold process's handshake is not what is timed.
-  await cache.driver.ttl(`${config.namespace}:warmup`).catch(() => undefined);
+  await driver.ttl(`${config.namespace}:warmup`).catch(() => undefined);
   const statuses: Freshness[] = [];
   statuses.push((await items.get({ id: 1 }, load)).status);
   statuses.push((await items.get({ id: 1 }, load)).status);

@@ -1,7 +1,7 @@
 /**
  * The seam between the cache and a store. The cache decides (freshness, leases, tags); a driver
- * only moves bytes, with these guarantees, which the contract suite (driver-contract.ts) checks
- * against every driver:
+ * only moves bytes, with these guarantees, which the contract suite (`@cachefront/cache/testing`,
+ * src/testing/driver-contract.ts) checks against every driver:
  *
  * - `read` returns the values of `keys` and the tokens of `tagKeys`, in order, null where absent.
  * - `acquireLeases` sets each lease key to `token` only where it is absent (NX), with a TTL.
@@ -42,8 +42,6 @@ export interface StoreProblem {
 }
 
 export interface CacheDriver {
-  /** 'redis', 'redis-cluster' or 'memory'; for events and benchmarks. */
-  readonly kind: string;
   /**
    * Whether every key lives in one store that loses its keys together (a single Redis, the memory
    * driver): a tag key lost to a restart or a FLUSHALL then takes the fill's lease with it, so the

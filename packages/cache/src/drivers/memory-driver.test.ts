@@ -1,4 +1,4 @@
-import { runDriverContract } from '../testing/driver-contract.js';
+import { runDriverContract } from '@cachefront/cache/testing';
 import { MemoryDriver } from './memory-driver.js';
 
 runDriverContract('memory', () => new MemoryDriver());

@@ -12,7 +12,6 @@ export interface MemoryDriverOptions {
 
 /** An in-process store with Redis' semantics, for unit tests. It passes the same contract suite as Redis. */
 export class MemoryDriver implements CacheDriver {
-  readonly kind = 'memory';
   readonly sharedFate = true;
   readonly #store = new Map<string, Slot>();
   readonly #now: () => number;

@@ -1,5 +1,6 @@
 /**
- * The only file that imports ioredis. Works on a single Redis and on Redis Cluster: on a single
+ * The cache's driver for Redis and Redis Cluster, over the calls of `redis-client.ts` (the only file
+ * that imports ioredis). Works on a single Redis and on Redis Cluster: on a single
  * Redis a read is one MGET and a fill compares tag tokens atomically in Lua; on a cluster, tag
  * keys live in other slots, so they are read with their own commands, sent together (give the
  * Cluster `enableAutoPipelining: true` to batch them into one round trip per node), and a fill
@@ -12,15 +13,11 @@
  * ioredis' offline queue is attributed to that problem instead of being a bare timeout.
  */
 import { createHash } from 'node:crypto';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { readTokens } from '../tokens.js';
 import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './driver.js';
 import { ACQUIRE_LEASES, FILL, INIT_TAGS, RELEASE_LEASES } from './lua.js';
+import { createRedisClient, isClusterClient, isRedisClient, type RedisClient, type RedisConnection } from './redis-client.js';
 import { classifyRedisError, errorCode } from './redis-errors.js';
-
-export type RedisClient = Redis | Cluster;
-
-/** A Redis URL, ioredis options, or a client the application already has (it is not closed by `close()`). */
-export type RedisConnection = string | RedisOptions | RedisClient;
 
 class Script {
   readonly sha: string;
@@ -43,17 +40,7 @@ const release = new Script(RELEASE_LEASES);
 const fill = new Script(FILL);
 const initTags = new Script(INIT_TAGS);
 
-function createClient(connection: string | RedisOptions): Redis {
-  // Our own timeouts and circuit breaker decide when Redis is too slow; ioredis should not keep a
-  // request queued through 20 reconnects meanwhile. No auto-pipelining: a hit is already one
-  // command, and batching it would only add a tick and a pipeline per read (the cache benchmark
-  // measured raw ioredis 1.15x slower with it on).
-  const defaults: RedisOptions = { maxRetriesPerRequest: 1, lazyConnect: false };
-  return typeof connection === 'string' ? new Redis(connection, defaults) : new Redis({ ...defaults, ...connection });
-}
-
 export class RedisDriver implements CacheDriver {
-  readonly kind: string;
   readonly sharedFate: boolean;
   readonly client: RedisClient;
   readonly #owned: boolean;
@@ -82,16 +69,16 @@ export class RedisDriver implements CacheDriver {
     this.#everReady = true;
   };
 
+  /** From a URL or options (a client of its own, closed by `close()`), or the application's client, told apart structurally. */
   constructor(connection: RedisConnection) {
-    if (connection instanceof Redis || connection instanceof Cluster) {
+    if (isRedisClient(connection)) {
       this.client = connection;
       this.#owned = false;
     } else {
-      this.client = createClient(connection);
+      this.client = createRedisClient(connection);
       this.#owned = true;
     }
-    this.#cluster = this.client instanceof Cluster;
-    this.kind = this.#cluster ? 'redis-cluster' : 'redis';
+    this.#cluster = isClusterClient(this.client);
     this.sharedFate = !this.#cluster;
     // Without a listener ioredis prints every connection error; the cache reports them as events.
     this.client.on('error', this.#onClientError);
@@ -156,8 +143,14 @@ export class RedisDriver implements CacheDriver {
     if (this.#cluster) {
       // Tag keys are in other slots: check them first, then let Lua check the lease.
       const tagKeys = [...new Set(requests.flatMap((r) => r.expectTags.map(([key]) => key)))];
-      const { tags } = await this.read([], tagKeys);
-      const current = new Map(tagKeys.map((key, i) => [key, tags[i] ?? null]));
+      const current = new Map<string, string | null>();
+      await readTokens(
+        (values, keys) => this.read(values, keys),
+        [],
+        tagKeys,
+        (key) => key,
+        current,
+      );
       const stale = candidates.filter(({ request }) => !request.expectTags.every(([key, expected]) => current.get(key) === expected));
       if (stale.length > 0) {
         await this.releaseLeases(

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalize } from './canonical.js';
+import { CodecError } from '../errors.js';
+import { canonicalize } from '../keys/canonical.js';
+import { paramKey } from '../keys/keys.js';
 import { compress, decodeValue, decompress, encodeValue } from './codec.js';
 import { decodeHeader, decodePayload, encodeEntry } from './entry.js';
-import { CodecError } from './errors.js';
-import { paramKey } from './keys.js';
 
 /** Values a repository might cache: rows with Dates, BigInts, bytes, DECIMAL strings, maps, sets, holes. */
 const leaf = fc.oneof(

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { NAME } from '@cachefront/common';
+import { CacheKeyError } from '../errors.js';
 import { canonicalize } from './canonical.js';
-import { CacheKeyError } from './errors.js';
 import { checkTag } from './tags.js';
 
 /**
@@ -11,35 +12,53 @@ import { checkTag } from './tags.js';
  *   lease  cf:{cf/product}:3:l:[42]
  *   tag    cf:t:{cf#product%3A42}       (each tag in its own slot; tags cross entities)
  *
+ * A namespace may hold `:` and `.` (`shop:prod`, as ElastiCache prefixes are written), never `{`,
+ * `}`, `/` or `#`: the first `{` of a key is then always the cache's, so the hash tag is exactly
+ * `{ns/entity}` or `{ns#tag}`, and a key still reads back one way — the text between that `{` and
+ * the first `/` or `#` is the namespace, the character after it says entity or tag, and neither an
+ * entity name nor an encoded tag holds a `}`. Hence keys stay injective across namespaces, too
+ * (`a` and `a:t` never share a key).
+ *
  * Parameters are canonicalized (sorted keys, tagged types, exotic values refused), so two different
  * parameter sets never share a key; a long canonical form is replaced by its SHA-256. Tags follow
  * the tag rules in tags.ts; a long one is hashed in its tag key (never in an entry's header).
  */
-const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-export const MAX_PARAM_KEY_LENGTH = 128;
+/** A namespace: 1-64 characters of A-Z, a-z, 0-9, `_`, `-`, `:` and `.`. */
+const NAMESPACE = /^[A-Za-z0-9_:.-]{1,64}$/;
+
+const MAX_PARAM_KEY_LENGTH = 128;
 
 export interface EntityKeys {
   readonly entity: string;
-  /** `cf:{cf/product}:3:` — the prefix of every key of this entity and version. */
-  readonly prefix: string;
   value(paramKey: string): string;
   lease(paramKey: string): string;
 }
 
-export function checkName(kind: string, name: string): string {
-  if (!NAME.test(name)) throw new CacheKeyError(`The ${kind} must be 1-64 characters of A-Z, a-z, 0-9, _ and -; got ${JSON.stringify(name.slice(0, 80))}.`);
-  return name;
+/** Returns the namespace when it follows the namespace rule, else throws `CacheKeyError`. */
+export function checkNamespace(namespace: string): string {
+  if (!NAMESPACE.test(namespace)) {
+    throw new CacheKeyError(`The namespace must be 1-64 characters of A-Z, a-z, 0-9, _, -, : and .; got ${describe(namespace)}.`);
+  }
+  return namespace;
 }
 
+function checkEntityName(entity: string): string {
+  if (!NAME.test(entity)) {
+    throw new CacheKeyError(`The entity name must be 1-64 characters of A-Z, a-z, 0-9, _ and -; got ${describe(entity)}.`);
+  }
+  return entity;
+}
+
+const describe = (name: string): string => JSON.stringify(String(name).slice(0, 80));
+
 export function entityKeys(namespace: string, entity: string, version: number): EntityKeys {
-  checkName('namespace', namespace);
-  checkName('entity name', entity);
+  checkNamespace(namespace);
+  checkEntityName(entity);
   if (!Number.isInteger(version) || version < 0) throw new CacheKeyError('The schema version must be a whole number ≥ 0.');
   const prefix = `${namespace}:{${namespace}/${entity}}:${version}:`;
   return {
     entity,
-    prefix,
     value: (paramKey) => `${prefix}v:${paramKey}`,
     lease: (paramKey) => `${prefix}l:${paramKey}`,
   };

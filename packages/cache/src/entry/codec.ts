@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { CodecError } from './errors.js';
+import { CodecError } from '../errors.js';
 
 /**
  * Values go to Redis as JSON with tagged types, so what comes back is what went in: Date, BigInt,
@@ -111,7 +111,7 @@ function fromWire(value: unknown): unknown {
   }
 }
 
-/** Text form of a value: JSON with tagged types. (Keys use the stricter canonical form in canonical.ts.) */
+/** Text form of a value: JSON with tagged types. (Keys use the stricter canonical form of keys/canonical.ts.) */
 export function encodeValue(value: unknown): string {
   return JSON.stringify(toWire(value, new Set()));
 }

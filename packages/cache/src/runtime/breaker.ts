@@ -47,8 +47,4 @@ export class CircuitBreaker {
       this.onOpen(this.#failures);
     }
   }
-
-  get open(): boolean {
-    return this.#failures >= this.threshold && this.now() < this.#openUntil;
-  }
 }

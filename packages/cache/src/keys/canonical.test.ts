@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { decodeValue } from '../entry/codec.js';
+import { CacheKeyError, type CacheKeyErrorReason } from '../errors.js';
 import { canonicalize, KEY_LIMITS } from './canonical.js';
-import { decodeValue } from './codec.js';
-import { CacheKeyError, type CacheKeyErrorReason } from './errors.js';
 import { paramKey } from './keys.js';
 
 const SECRET = 'carol@secret.example';

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import { CacheKeyError } from './errors.js';
+import { CacheKeyError } from '../errors.js';
 
 /**
  * The canonical text of parameters, the part of a cache key that names one parameter set. It is

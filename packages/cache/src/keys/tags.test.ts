@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CacheKeyError } from './errors.js';
+import { CacheKeyError } from '../errors.js';
 import { MAX_TAG_KEY_PART, tagKey } from './keys.js';
 import { assertTags, checkTag, isValidTag, MAX_TAG_LENGTH } from './tags.js';
 

@@ -1,6 +1,6 @@
+import { CodecError } from '../errors.js';
+import { isValidTag } from '../keys/tags.js';
 import { compress, decodeValue, decompress, encodeValue } from './codec.js';
-import { CodecError } from './errors.js';
-import { isValidTag } from './tags.js';
 
 /**
  * One cached entry as stored in Redis:
@@ -31,10 +31,6 @@ export interface EntryHeader {
   readonly staleUntil: number;
   /** Tag → generation token (null: the tag had never been invalidated). */
   readonly tags: Readonly<Record<string, string | null>>;
-}
-
-export interface DecodedEntry<T = unknown> extends EntryHeader {
-  readonly value: T;
 }
 
 export type ReadHeader = EntryHeader & { readonly payloadOffset: number; readonly compressed: boolean };

@@ -1,39 +1,18 @@
 /**
- * The load and fill steps of an entity: leases, the loader call, and the tag-checked fill. A value
+ * The load and fill steps of an entity: the loader call, and the tag-checked fill. A value
  * that cannot be cached (invalid value tags, a value the codec refuses, too large) is still served;
  * it is only not stored, and says so in a `fill-rejected` or `oversize` event. None of that counts
  * toward the circuit breaker: only the driver calls do.
  */
-import type { FillRequest } from './drivers/driver.js';
-import { type EntityContext, invalidatedAt, type Pending } from './entity-context.js';
-import { initAbsentTags } from './entity-read.js';
-import { encodeEntry } from './entry.js';
-import type { CacheEvents } from './events.js';
-import { tagKey } from './keys.js';
-import { assertTags } from './tags.js';
-import type { GetOptions, LoadMany } from './types.js';
-
-/** Takes the leases it can; the entries whose lease `token` now holds. Redis trouble: none. */
-export async function acquireLeases<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], token: string): Promise<Set<Pending<P>>> {
-  const { cache } = ctx;
-  const leaseKeys = entries.map((entry) => entry.leaseKey);
-  try {
-    const taken = await cache.call('lease', () => cache.driver.acquireLeases(leaseKeys, token, cache.options.leaseTtlMs));
-    return new Set(entries.filter((_, i) => taken[i]));
-  } catch {
-    return new Set();
-  }
-}
-
-export async function releaseLeases<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], token: string): Promise<void> {
-  const { cache } = ctx;
-  const leaseKeys = entries.map((entry) => entry.leaseKey);
-  try {
-    await cache.call('lease', () => cache.driver.releaseLeases(leaseKeys, token));
-  } catch {
-    // The lease expires by itself.
-  }
-}
+import type { FillRequest } from '../drivers/driver.js';
+import { encodeEntry } from '../entry/entry.js';
+import type { CacheEvents } from '../events.js';
+import { assertTags } from '../keys/tags.js';
+import { invalidatedAt } from '../tokens.js';
+import type { GetOptions, LoadMany } from '../types.js';
+import type { EntityContext, Pending } from './context.js';
+import { releaseLeases } from './leases.js';
+import { initAbsentTags, readWithTokens, type TagTokens } from './tag-tokens.js';
 
 /**
  * Runs the loader for entries and, when `token` holds their leases, fills them with the tag tokens
@@ -42,14 +21,14 @@ export async function releaseLeases<P, T>(ctx: EntityContext<P, T>, entries: rea
 export async function loadEntries<P, T>(
   ctx: EntityContext<P, T>,
   entries: readonly Pending<P>[],
-  tokens: ReadonlyMap<string, string | null>,
+  tokens: TagTokens,
   token: string | undefined,
   loadMany: LoadMany<P, T>,
   options: GetOptions,
 ): Promise<void> {
   if (entries.length === 0) return;
-  const { cache } = ctx;
-  const loadStart = cache.options.now();
+  const { runtime } = ctx;
+  const loadStart = runtime.options.now();
   let lastInvalidatedAt: number | undefined;
   for (const entry of entries) {
     for (const tag of entry.tags) {
@@ -59,7 +38,7 @@ export async function loadEntries<P, T>(
   }
   let values: readonly T[];
   try {
-    cache.count('loads');
+    runtime.stats.loads += 1;
     values = await loadMany(
       entries.map((entry) => entry.params),
       { lastInvalidatedAt },
@@ -70,17 +49,36 @@ export async function loadEntries<P, T>(
     if (failSafe && entries.every((entry) => entry.stale)) {
       for (const entry of entries) {
         entry.result = { value: entry.stale?.value, status: 'stale' };
-        cache.count('stale');
-        cache.emit('stale', { entity: ctx.keys.entity, reason: 'loader-error' });
+        runtime.stats.stale += 1;
+        runtime.events.emit('stale', { entity: ctx.keys.entity, reason: 'loader-error' });
       }
       return;
     }
     throw error;
   }
+  // Loaded: a miss, counted once here, whatever the read went through before (polls, a bypass).
   entries.forEach((entry, i) => {
     entry.result = { value: values[i] as T, status: 'miss' };
+    runtime.stats.misses += 1;
+    runtime.events.emit('miss', { entity: ctx.keys.entity });
   });
   if (token) await fillEntries(ctx, entries, values, tokens, token, loadStart);
+}
+
+/** Loads and fills as the lease holder, then wakes this process's callers waiting for these keys. */
+export async function loadAsHolder<P, T>(
+  ctx: EntityContext<P, T>,
+  entries: readonly Pending<P>[],
+  tokens: TagTokens,
+  token: string,
+  loadMany: LoadMany<P, T>,
+  options: GetOptions,
+): Promise<void> {
+  try {
+    await loadEntries(ctx, entries, tokens, token, loadMany, options);
+  } finally {
+    for (const entry of entries) ctx.wakeups.wake(entry.key);
+  }
 }
 
 /** The value tags of each entry, checked; undefined where the function threw or gave an invalid tag. */
@@ -97,39 +95,33 @@ function valueTagsOf<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P
 }
 
 function reject<P, T>(ctx: EntityContext<P, T>, reason: CacheEvents['fill-rejected']['reason']): void {
-  ctx.cache.count('fillsRejected');
-  ctx.cache.emit('fill-rejected', { entity: ctx.keys.entity, reason });
+  ctx.runtime.stats.fillsRejected += 1;
+  ctx.runtime.events.emit('fill-rejected', { entity: ctx.keys.entity, reason });
 }
 
 async function fillEntries<P, T>(
   ctx: EntityContext<P, T>,
   entries: readonly Pending<P>[],
   values: readonly T[],
-  tokens: ReadonlyMap<string, string | null>,
+  tokens: TagTokens,
   token: string,
   loadStart: number,
 ): Promise<void> {
-  const { cache, keys } = ctx;
-  const { namespace, compressAboveBytes, maxValueBytes, clockSkewMs } = cache.options;
-  const ttlMs = ctx.ttlMs;
-  const graceMs = ctx.graceMs;
+  const { runtime, keys, ttlMs, graceMs } = ctx;
+  const { compressAboveBytes, maxValueBytes, clockSkewMs } = runtime.options;
   const valueTags = valueTagsOf(ctx, entries, values);
   // Value tags not read before the load: read now, and give up the fill if one was invalidated while the loader ran.
   const late = [...new Set(valueTags.flatMap((tags) => tags ?? []))].filter((tag) => !tokens.has(tag));
-  const lateTokens = new Map<string, string | null>();
+  const lateTokens: TagTokens = new Map();
   const newTags = new Set<string>();
   if (late.length > 0) {
-    const lateKeys = late.map((tag) => tagKey(namespace, tag));
     try {
-      const read = await cache.call('read', () => cache.driver.read([], lateKeys));
-      late.forEach((tag, i) => {
-        lateTokens.set(tag, read.tags[i] ?? null);
-      });
+      await readWithTokens(ctx, [], late, lateTokens);
       // A value tag with no token at all: never invalidated, or invalidated during the load and then
       // lost (a restart, a FLUSHALL). On one store the fill's lease would have been lost with it, and
       // the fill fails its lease check; on a cluster the tag lives elsewhere, nothing tells which, so
       // the fill is dropped there. Either way the tag gets a token, so the next load can fill.
-      if (!cache.driver.sharedFate) for (const tag of late) if (lateTokens.get(tag) === null) newTags.add(tag);
+      if (!runtime.sharedFate) for (const tag of late) if (lateTokens.get(tag) === null) newTags.add(tag);
       await initAbsentTags(ctx, lateTokens);
     } catch {
       await releaseLeases(ctx, entries, token);
@@ -179,8 +171,8 @@ async function fillEntries<P, T>(
       return;
     }
     if (bytes.length > maxValueBytes) {
-      cache.count('oversize');
-      cache.emit('oversize', { entity: keys.entity, bytes: bytes.length, maxValueBytes });
+      runtime.stats.oversize += 1;
+      runtime.events.emit('oversize', { entity: keys.entity, bytes: bytes.length, maxValueBytes });
       abandoned.push(entry);
       return;
     }
@@ -188,18 +180,18 @@ async function fillEntries<P, T>(
       key: entry.key,
       leaseKey: entry.leaseKey,
       value: bytes,
-      ttlMs: Math.max(1, loadStart + ttlMs + graceMs - cache.options.now()),
-      expectTags: tags.map((tag) => [tagKey(namespace, tag), header[tag] ?? null] as const),
+      ttlMs: Math.max(1, loadStart + ttlMs + graceMs - runtime.options.now()),
+      expectTags: tags.map((tag) => [runtime.tagKey(tag), header[tag] ?? null] as const),
     });
   });
   if (abandoned.length > 0) await releaseLeases(ctx, abandoned, token);
   if (requests.length === 0) return;
   try {
-    const stored = await cache.call('fill', () => cache.driver.fill(requests, token));
+    const stored = await runtime.call('fill', (driver) => driver.fill(requests, token));
     stored.forEach((ok, i) => {
       if (ok) {
-        cache.count('fills');
-        cache.emit('fill', { entity: keys.entity, bytes: requests[i]?.value.length ?? 0 });
+        runtime.stats.fills += 1;
+        runtime.events.emit('fill', { entity: keys.entity, bytes: requests[i]?.value.length ?? 0 });
       } else {
         reject(ctx, 'stale-fill');
       }

@@ -1,4 +1,4 @@
-import { CacheKeyError } from './errors.js';
+import { CacheKeyError } from '../errors.js';
 
 /**
  * The tag rules, checked once at the edge (a read's `tags`, a fill's `valueTags`, `invalidate()`,
@@ -19,7 +19,7 @@ const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) =>
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Whether a string has no lone surrogate. */
-export function isWellFormed(text: string): boolean {
+function isWellFormed(text: string): boolean {
   return nativeWellFormed ? nativeWellFormed.call(text) : !LONE_SURROGATE.test(text);
 }
 

@@ -3,9 +3,9 @@
  * carry keys, values or a password, so a classified one is replaced by `RedisFailureError`), the
  * problem behind it when the driver knows it, and what a read that had to bypass Redis reports.
  */
-import type { CacheDriver, StoreProblem } from './drivers/driver.js';
-import { CachefrontCacheError, CacheTimeoutError, RedisFailureError } from './errors.js';
-import type { BypassReason, CacheEvents } from './events.js';
+import type { CacheDriver, StoreProblem } from '../drivers/driver.js';
+import { CachefrontCacheError, CacheTimeoutError, RedisFailureError } from '../errors.js';
+import type { BypassReason, CacheEvents } from '../events.js';
 
 /** Thrown inside the cache when the circuit breaker skips Redis; never leaves it. */
 export class Bypass extends Error {

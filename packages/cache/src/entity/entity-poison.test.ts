@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Cache } from './cache.js';
-import type { CacheDriver } from './drivers/driver.js';
-import { MemoryDriver } from './drivers/memory-driver.js';
-import type { CacheEventName } from './events.js';
-import { paramKey } from './keys.js';
+import { Cache } from '../cache.js';
+import type { CacheDriver } from '../drivers/driver.js';
+import { MemoryDriver } from '../drivers/memory-driver.js';
+import type { CacheEventName } from '../events.js';
+import { paramKey } from '../keys/keys.js';
 
 interface Item {
   entity: string;

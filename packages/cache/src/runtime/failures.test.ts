@@ -1,10 +1,10 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { Cache } from './cache.js';
-import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './drivers/driver.js';
-import { MemoryDriver } from './drivers/memory-driver.js';
-import { CacheTimeoutError, CacheUnavailableError, RedisFailureError } from './errors.js';
-import type { CacheEventName, CacheEvents } from './events.js';
+import { Cache } from '../cache.js';
+import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from '../drivers/driver.js';
+import { MemoryDriver } from '../drivers/memory-driver.js';
+import { CacheTimeoutError, CacheUnavailableError, RedisFailureError } from '../errors.js';
+import type { CacheEventName, CacheEvents } from '../events.js';
 
 const PASSWORD = 'hunter2-Secret-Password';
 const TAG = 'user:carol@secret.example';
@@ -15,7 +15,6 @@ const TAG = 'user:carol@secret.example';
  * the client's error event for a failed connection attempt.
  */
 class ConnectionDriver implements CacheDriver {
-  readonly kind = 'fake-connection';
   readonly sharedFate = true;
   readonly store = new MemoryDriver();
   mode: 'ok' | 'hang' | 'noperm' = 'ok';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CodecError } from '../errors.js';
 import { decodeHeader, decodePayload, ENTRY_FORMAT, encodeEntry } from './entry.js';
-import { CodecError } from './errors.js';
 
 const KEY = 'cf:{cf/product}:1:v:{"id":1}';
 

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { failing, setup, stalled } from '../cache.fixture.js';
+import type { Cache } from '../cache.js';
+
+/**
+ * A read is one of hit, stale or miss, counted once: `hits + stale + misses` is the number of
+ * reads, and each read's counter is the one its status names — however many times it polled a
+ * lease holder, and whether Redis answered or not.
+ */
+const item = (cache: Cache, extra: { graceMs?: number; staleWhileWaiting?: boolean } = {}) =>
+  cache.entity<{ id: number }, string>({ name: 'item', ttlMs: 1000, tags: ({ id }) => [`item:${id}`], ...extra });
+
+const outcomes = (cache: Cache) => {
+  const { hits, stale, misses } = cache.stats();
+  return { hits, stale, misses };
+};
+
+/** A loader that holds its lease until `release()`. */
+function held() {
+  const { load, resume } = stalled(async () => 'from the holder');
+  return { load, release: resume };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('read outcomes are counted once', () => {
+  it('a waiter that polls a lease holder many times, then loads itself, is one miss', async () => {
+    const { a, b, events } = setup({ leaseWaitMs: 50, leasePollMs: 5 });
+    const holder = held();
+    void item(a).get({ id: 1 }, holder.load);
+    await tick();
+    const result = await item(b).get({ id: 1 }, async () => 'loaded myself');
+    expect(result.status).toBe('miss');
+    expect(outcomes(b)).toEqual({ hits: 0, stale: 0, misses: 1 });
+    expect(b.stats().leaseWaits).toBe(1);
+    holder.release();
+    await tick();
+    expect(outcomes(a)).toEqual({ hits: 0, stale: 0, misses: 1 });
+    expect(events.filter((e) => e.event === 'miss')).toHaveLength(2);
+  });
+
+  it("a waiter that reads the holder's fill is one hit, not a miss and a hit", async () => {
+    const { a, b } = setup({ leaseWaitMs: 2000, leasePollMs: 5, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
+    const holder = held();
+    const first = item(a).get({ id: 1 }, holder.load);
+    await tick();
+    const second = item(b).get({ id: 1 }, async () => 'loaded myself');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    holder.release();
+    expect((await first).status).toBe('miss');
+    expect(await second).toEqual({ status: 'fresh', value: 'from the holder' });
+    expect(outcomes(a)).toEqual({ hits: 0, stale: 0, misses: 1 });
+    expect(outcomes(b)).toEqual({ hits: 1, stale: 0, misses: 0 });
+  });
+
+  it('a stale answer (failSafe after a loader error) is one stale, not a miss and a stale', async () => {
+    const { a, advance, events } = setup();
+    const items = item(a, { graceMs: 5000 });
+    await items.get({ id: 1 }, async () => 'v1');
+    advance(2000);
+    const served = await items.get(
+      { id: 1 },
+      async () => {
+        throw new Error('database down');
+      },
+      { failSafe: true },
+    );
+    expect(served).toEqual({ status: 'stale', value: 'v1' });
+    expect(outcomes(a)).toEqual({ hits: 0, stale: 1, misses: 1 });
+    expect(events.filter((e) => e.event === 'miss')).toHaveLength(1);
+  });
+
+  it('a stale answer after waiting for a holder (staleWhileWaiting) is one stale', async () => {
+    const { a, b, advance } = setup({ leaseWaitMs: 50, leasePollMs: 5 });
+    await item(a, { graceMs: 5000 }).get({ id: 1 }, async () => 'v1');
+    advance(2000);
+    const holder = held();
+    void item(a, { graceMs: 5000 }).get({ id: 1 }, holder.load);
+    await tick();
+    const served = await item(b, { graceMs: 5000, staleWhileWaiting: true }).get({ id: 1 }, async () => 'loaded myself');
+    expect(served).toEqual({ status: 'stale', value: 'v1' });
+    expect(outcomes(b)).toEqual({ hits: 0, stale: 1, misses: 0 });
+    holder.release();
+  });
+
+  it('a read answered by the loader because Redis failed is one miss', async () => {
+    const { a, events } = setup({}, (store) => failing(store, ['read']));
+    expect((await item(a).get({ id: 1 }, async () => 'loaded')).status).toBe('miss');
+    expect(outcomes(a)).toEqual({ hits: 0, stale: 0, misses: 1 });
+    expect(events.filter((e) => e.event === 'miss')).toHaveLength(1);
+  });
+
+  it('getMany counts each parameter set once: hits, then misses loaded together', async () => {
+    const { a } = setup();
+    const items = item(a);
+    await items.get({ id: 1 }, async () => 'one');
+    await items.getMany([{ id: 1 }, { id: 2 }, { id: 3 }], async (list) => list.map(({ id }) => `item ${id}`));
+    expect(outcomes(a)).toEqual({ hits: 1, stale: 0, misses: 3 });
+  });
+});

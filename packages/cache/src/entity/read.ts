@@ -1,0 +1,108 @@
+/**
+ * The read step of an entity: entries and tag tokens in one round trip, each entry judged fresh,
+ * stale or absent. An entry is trusted only when its header decodes, names this very key, and
+ * carries only valid tags; anything else is a miss, counted, that the next fill overwrites.
+ */
+
+import { decodeHeader, decodePayload, type ReadHeader } from '../entry/entry.js';
+import type { EntityContext, Pending } from './context.js';
+import { hasAbsentTags, initAbsentTags, readWithTokens, type TagTokens } from './tag-tokens.js';
+
+interface Read {
+  readonly bytes: Buffer;
+  readonly header: ReadHeader;
+}
+
+type Judged<T> = { kind: 'fresh'; value: T } | { kind: 'stale'; value: T } | { kind: 'none' };
+
+/**
+ * Reads entries and tag tokens (into `tokens`) in one round trip; settles the fresh entries (a
+ * hit, counted), remembers stale ones. An entry left without a result is counted by whatever gives
+ * it one (fill.ts, lease-wait.ts): a read is one of hit, stale or miss, however often it polled.
+ * Throws only when Redis fails (every key is built before the call).
+ */
+export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], tokens: TagTokens): Promise<void> {
+  const { runtime, keys, hints } = ctx;
+  const tags = new Set<string>();
+  for (const entry of entries) {
+    for (const tag of entry.tags) tags.add(tag);
+    for (const tag of hints.get(entry.key)) tags.add(tag);
+  }
+  for (const tag of tokens.keys()) tags.delete(tag);
+  const values = await readWithTokens(
+    ctx,
+    entries.map((entry) => entry.key),
+    [...tags],
+    tokens,
+  );
+  const decoded = entries.map((entry, i) => ({ entry, read: trusted(ctx, entry.key, values[i] ?? null) }));
+  // Tags the entries carry that we did not know to read (value tags): a second round trip, then remembered.
+  const unknown = new Set<string>();
+  for (const { entry, read } of decoded) {
+    if (!read) continue;
+    const carried = Object.keys(read.header.tags);
+    for (const tag of carried) if (!tokens.has(tag)) unknown.add(tag);
+    hints.remember(entry.key, carried);
+  }
+  if (unknown.size > 0) await readWithTokens(ctx, [], [...unknown], tokens);
+  if (hasAbsentTags(tokens)) await initAbsentTags(ctx, tokens);
+  for (const { entry, read } of decoded) {
+    const judged = judge(ctx, read, tokens);
+    if (judged.kind === 'fresh') {
+      entry.result = { value: judged.value, status: 'fresh' };
+      runtime.stats.hits += 1;
+      if (runtime.events.wants('hit')) runtime.events.emit('hit', { entity: keys.entity });
+    } else if (judged.kind === 'stale') {
+      entry.stale = { value: judged.value };
+    }
+  }
+}
+
+/** The entry's header when the cache can trust it: it decodes (tags valid) and names `key`. */
+function trusted<P, T>(ctx: EntityContext<P, T>, key: string, bytes: Buffer | null): Read | undefined {
+  if (bytes === null) return undefined;
+  let header: ReadHeader;
+  try {
+    header = decodeHeader(bytes);
+  } catch {
+    decodeError(ctx);
+    return undefined;
+  }
+  if (header.key !== key) {
+    // Another key's entry copied here (another parameter set, entity or version): never served.
+    ctx.runtime.stats.mismatches += 1;
+    ctx.runtime.events.emit('mismatch', { entity: ctx.keys.entity });
+    return undefined;
+  }
+  return { bytes, header };
+}
+
+function decodeError<P, T>(ctx: EntityContext<P, T>): void {
+  ctx.runtime.stats.decodeErrors += 1;
+  ctx.runtime.events.emit('decode-error', { entity: ctx.keys.entity });
+}
+
+/** Fresh when inside its TTL and every tag still holds the token it had before the load; stale inside grace. */
+function judge<P, T>(ctx: EntityContext<P, T>, read: Read | undefined, tokens: TagTokens): Judged<T> {
+  if (!read) return { kind: 'none' };
+  const { header, bytes } = read;
+  const now = ctx.runtime.options.now();
+  if (now >= header.staleUntil) return { kind: 'none' };
+  let current = now < header.freshUntil;
+  for (const [tag, token] of Object.entries(header.tags)) {
+    // A header never legitimately holds "absent" (every snapshot has a token): such an entry is not fresh.
+    if (token === null || tokens.get(tag) !== token) current = false;
+  }
+  // Without an opted-in grace period, an entry that is not fresh is not served at all.
+  if (!current && header.staleUntil <= header.freshUntil) return { kind: 'none' };
+  let value: T;
+  try {
+    const raw = decodePayload(bytes, header);
+    value = ctx.validate ? ctx.validate(raw) : (raw as T);
+  } catch {
+    // An older deploy's shape, or corruption: a miss, counted; the next fill overwrites it.
+    decodeError(ctx);
+    return { kind: 'none' };
+  }
+  return current ? { kind: 'fresh', value } : { kind: 'stale', value };
+}

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { ReadResult } from './drivers/driver.js';
+
+/**
+ * The tokens the cache writes. A tag's token changes on every invalidation; an entry's header keeps
+ * the tokens its tags had before its load, and is fresh only while they are current.
+ *
+ *   invalidation   `<epoch ms>.<random>`   unique, and it says when the tag was last invalidated
+ *   initial        `i.<random>`            a tag never invalidated (no time in it)
+ *   lease          `<random>`              who holds a lease
+ */
+
+/** 96 random bits, URL-safe: a lease's holder, or the unique part of a tag token. */
+export const randomToken = (): string => randomBytes(12).toString('base64url');
+
+/** The token an invalidation at `now` gives its tags. */
+export const invalidationToken = (now: number): string => `${now}.${randomToken()}`;
+
+/** The token of a tag that was never invalidated: no time in it, so `invalidatedAt` ignores it. */
+export const initialToken = (): string => `i.${randomToken()}`;
+
+/** When a tag holding `token` was last invalidated (epoch ms), if its token says. */
+export function invalidatedAt(token: string | null | undefined): number | undefined {
+  if (!token) return undefined;
+  const at = Number.parseInt(token, 10);
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/**
+ * The one read of tag tokens — for the entities (entity/tag-tokens.ts) and for the cluster driver's
+ * re-check before a fill: the values at `valueKeys` and the tokens of `tags` in one `read`. Each
+ * tag's token (null where absent) is recorded in `into`; the values are returned, in order.
+ */
+export async function readTokens<Tag>(
+  read: (valueKeys: readonly string[], tagKeys: readonly string[]) => Promise<ReadResult>,
+  valueKeys: readonly string[],
+  tags: readonly Tag[],
+  keyOf: (tag: Tag) => string,
+  into: Map<Tag, string | null>,
+): Promise<ReadResult['values']> {
+  const result = await read(valueKeys, tags.map(keyOf));
+  tags.forEach((tag, i) => {
+    into.set(tag, result.tags[i] ?? null);
+  });
+  return result.values;
+}
