@@ -153,6 +153,18 @@ describe('connect retries', () => {
     expect((error as Error).message).toContain('`maxRetries`');
   });
 
+  it('reports the limit it met, not the last connect that the deadline cut short', async () => {
+    const { db, fake, clock } = setup({ maxRetries: 1000, deadlineMarginMs: 0, backoffBaseMs: 1, backoffCapMs: 2 });
+    const deadline = clock.now + 100;
+    db.setDeadline(deadline);
+    // Refused while there is time; the attempt squeezed into the last milliseconds gets no answer in time.
+    fake.connect = () => (clock.now < deadline - 10 ? Promise.reject(TOO_MANY_CONNECTIONS()) : new Promise(() => {}));
+    const error = await db.query(sql`SELECT 1`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionLimitError);
+    expect(error).toMatchObject({ errno: 1040, driverCode: 'ER_CON_COUNT_ERROR' });
+    expect((error as Error).message).toContain('before the deadline');
+  });
+
   it('takes the deadline from a Lambda context', async () => {
     const { db, fake, clock } = setup({ maxRetries: 1000, deadlineMarginMs: 0 });
     fake.maxConnections = 0;

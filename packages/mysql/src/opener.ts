@@ -71,13 +71,15 @@ export class Opener {
     const deadline = bounds.operationEnd();
     const started = opts.now();
     let previousDelay = 0;
+    // What the final error reports: the last failure that said something about the server. An
+    // attempt that the operation's end cut short and that timed out does not replace it.
+    let reported: { readonly error: unknown; readonly verdict: Verdict } | undefined;
     for (let attempt = 0; ; attempt += 1) {
       if (lifecycle.closed) throw new ConnectorClosedError();
       const config = await this.#config();
       const timeoutMs = Math.min(opts.connectTimeoutMs, deadline - opts.now());
       // Undefined when no time was left for an attempt.
       let failure: Verdict | undefined;
-      let reported: { readonly error: unknown; readonly verdict: Verdict } | undefined;
       if (timeoutMs > 0) {
         try {
           const connection = await this.#attempt(config, timeoutMs);
@@ -86,7 +88,8 @@ export class Opener {
           return connection;
         } catch (error) {
           failure = failures.classify(error);
-          reported = { error, verdict: failure };
+          const cutShort = failure.kind === 'timeout' && timeoutMs < opts.connectTimeoutMs;
+          if (!cutShort || reported === undefined) reported = { error, verdict: failure };
         }
       }
       if (failure?.kind === 'fatal' || failure?.kind === 'tls') {
