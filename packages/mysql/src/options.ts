@@ -8,7 +8,12 @@ import { OptionsError } from './errors.js';
 export type ConnectionSource = ConnectionInput | (() => ConnectionInput | Promise<ConnectionInput>);
 
 /** `ConnectionConfig` with host and port optional (127.0.0.1:3306). */
-export type ConnectionInput = Omit<ConnectionConfig, 'host' | 'port'> & { host?: string; port?: number };
+export type ConnectionInput = Omit<ConnectionConfig, 'host' | 'port'> & {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 3306 */
+  port?: number;
+};
 
 export interface ConnectorOptions {
   /** Where and as whom to connect. A function is called again before every physical connect. Required: it has no default. */

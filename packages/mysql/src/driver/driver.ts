@@ -13,7 +13,9 @@ export interface ConnectionConfig {
   readonly host: string;
   readonly port: number;
   readonly user: string;
+  /** @default undefined (no password) */
   readonly password?: string | undefined;
+  /** @default undefined (no default database) */
   readonly database?: string | undefined;
   /**
    * TLS (`{ ca }`, or mysql2's profile name `'Amazon RDS'`). Verified in full: the chain against
