@@ -42,7 +42,7 @@ describe('end() on the shared server: a per-user limit', () => {
 
       const serverCount = (await threadsOf(admin, account.user)).length;
       expect(serverCount).toBe(3);
-      expect(result).toEqual({ checked: true, limit: 5, used: 3, killed: 0, closed: false });
+      expect(result).toEqual({ checked: true, limit: 5, used: 3, killed: [], closed: false });
       expect(usage).toEqual([{ limit: 5, used: 3, utilization: 3 / 5, thresholdMs: 900_000, pressure: false }]);
       expect(db.stats().usageChecks).toBe(1);
       expect(db.stats().openConnections).toBe(1);
@@ -74,7 +74,7 @@ describe('end() on the aux server: a lowered max_connections', () => {
     try {
       expect(lowered.effective).toBe(12);
       await db.query(sql`SELECT 1`);
-      expect(await db.end()).toEqual({ checked: true, limit: 12, used: 1, killed: 0, closed: false });
+      expect(await db.end()).toEqual({ checked: true, limit: 12, used: 1, killed: [], closed: false });
 
       await admin.query('SET GLOBAL max_connections = 25');
       await db.query(sql`SELECT 1`);

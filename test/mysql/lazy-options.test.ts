@@ -66,7 +66,7 @@ describe('lazy connect', () => {
       expect(optionCalls).toBe(0);
       expect(proxy.connections).toBe(0);
       // end() before any statement (an invocation that only hit the cache) does no I/O either.
-      expect(await db.end()).toEqual({ checked: false, limit: undefined, used: undefined, killed: 0, closed: false });
+      expect(await db.end()).toEqual({ checked: false, limit: undefined, used: undefined, killed: [], closed: false });
       expect(proxy.connections).toBe(0);
       expect(db.stats()).toMatchObject({ connects: 0, queries: 0, usageChecks: 0 });
 

@@ -153,6 +153,18 @@ describe('connect retries', () => {
     expect((error as Error).message).toContain('`maxRetries`');
   });
 
+  it('reports the limit it met, not the last connect that the deadline cut short', async () => {
+    const { db, fake, clock } = setup({ maxRetries: 1000, deadlineMarginMs: 0, backoffBaseMs: 1, backoffCapMs: 2 });
+    const deadline = clock.now + 100;
+    db.setDeadline(deadline);
+    // Refused while there is time; the attempt squeezed into the last milliseconds gets no answer in time.
+    fake.connect = () => (clock.now < deadline - 10 ? Promise.reject(TOO_MANY_CONNECTIONS()) : new Promise(() => {}));
+    const error = await db.query(sql`SELECT 1`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionLimitError);
+    expect(error).toMatchObject({ errno: 1040, driverCode: 'ER_CON_COUNT_ERROR' });
+    expect((error as Error).message).toContain('before the deadline');
+  });
+
   it('takes the deadline from a Lambda context', async () => {
     const { db, fake, clock } = setup({ maxRetries: 1000, deadlineMarginMs: 0 });
     fake.maxConnections = 0;
@@ -400,7 +412,7 @@ describe('end(): utilization, reaping, closing', () => {
     const { db, fake } = setup();
     await db.query(sql`SELECT 1`);
     const result = await db.end();
-    expect(result).toMatchObject({ checked: true, limit: 151, used: 1, killed: 0, closed: false });
+    expect(result).toMatchObject({ checked: true, limit: 151, used: 1, killed: [], closed: false });
     expect(fake.liveThreads(USER)).toHaveLength(1);
   });
 
@@ -423,7 +435,7 @@ describe('end(): utilization, reaping, closing', () => {
     for (let i = 0; i < 5; i += 1) fake.addThread(USER, 800);
     await db.query(sql`SELECT 1`); // 10 of 10 used: utilization 1, threshold = zombieMinTimeoutMs
     const result = await db.end();
-    expect(result.killed).toBe(2);
+    expect(result.killed).toEqual(old.map((t) => t.id));
     expect(old.every((t) => !t.alive)).toBe(true);
     expect(young.alive && busy.alive && foreign.alive).toBe(true);
     expect(eventsOf('kill').map((k) => k.threadId)).toEqual(old.map((t) => t.id));
@@ -437,7 +449,8 @@ describe('end(): utilization, reaping, closing', () => {
     const idle = [10_000, 50_000, 20_000, 40_000, 30_000, 60_000, 15_000, 25_000, 35_000].map((ms) => fake.addThread(USER, ms));
     await db.query(sql`SELECT 1`); // 10 of 10: 2 over the 0.8 threshold
     const result = await db.end();
-    expect(result).toMatchObject({ killed: 2, closed: false });
+    const oldest = [...idle].sort((a, b) => a.since - b.since).slice(0, 2);
+    expect(result).toMatchObject({ killed: oldest.map((t) => t.id), closed: false });
     const killed = idle.filter((t) => !t.alive).map((t) => fake.now() - t.since);
     expect(killed.sort()).toEqual([50_000, 60_000]);
   });
@@ -470,7 +483,7 @@ describe('end(): utilization, reaping, closing', () => {
     fake.beforeKill = () => fake.kill(a.id); // another container killed it first
     const result = await db.end();
     expect(b.alive).toBe(false);
-    expect(result.killed).toBe(1);
+    expect(result.killed).toEqual([b.id]);
     expect(eventsOf('killError')).toHaveLength(0);
     expect(eventsOf('error')).toHaveLength(0);
   });
@@ -481,7 +494,7 @@ describe('end(): utilization, reaping, closing', () => {
     for (let i = 0; i < 4; i += 1) fake.addThread(USER, 100, 'Sleep'); // busy warm containers, too young to reap
     await db.query(sql`SELECT 1`);
     const result = await db.end();
-    expect(result).toMatchObject({ killed: 0, closed: true, used: 5 });
+    expect(result).toMatchObject({ killed: [], closed: true, used: 5 });
     expect(fake.liveThreads(USER)).toHaveLength(4);
     expect(eventsOf('close')[0]).toMatchObject({ reason: 'utilization' });
     await db.query(sql`SELECT 1`); // the next invocation connects again, lazily
@@ -501,10 +514,10 @@ describe('end(): utilization, reaping, closing', () => {
     expect(eventsOf('usage')[0]).toMatchObject({ used: 4, utilization: 1, thresholdMs: 1000, pressure: true });
     expect(zombies.every((t) => !t.alive)).toBe(true);
     expect(warm.alive).toBe(true);
-    expect(result).toMatchObject({ killed: 1, closed: true }); // 9 of 10 still counted as used: it gives its own slot back
+    expect(result).toMatchObject({ killed: zombies.map((t) => t.id), closed: true }); // 9 of 10 still counted as used: it gives its own slot back
     // The next invocation was not refused: back to the plain rule, which keeps the warm connection.
     await db.query(sql`SELECT 1`);
-    expect(await db.end()).toMatchObject({ closed: false, killed: 0 });
+    expect(await db.end()).toMatchObject({ closed: false, killed: [] });
   });
 
   it('probes a write on a connection idle half of zombieMinTimeoutMs, before it could have been reaped', async () => {
@@ -755,5 +768,103 @@ describe('events', () => {
     } finally {
       diagnostics.unsubscribe('cachefront:mysql:connect', listener);
     }
+  });
+});
+
+describe('end() reports a swallowed failure once', () => {
+  it('emits one error event for a failed check, and does not count it among the errors raised to callers', async () => {
+    const { db, fake, eventsOf } = setup();
+    await db.query(sql`SELECT 1`);
+    const run = fake.run.bind(fake);
+    fake.run = (thread, text, values) => {
+      if (text.includes('information_schema.PROCESSLIST'))
+        throw serverError('ER_TABLEACCESS_DENIED_ERROR', 1142, "SELECT command denied to user 'app'", '42000');
+      return run(thread, text, values);
+    };
+    expect(await db.end()).toMatchObject({ checked: false, closed: false });
+    expect(eventsOf('error')).toHaveLength(1);
+    expect(eventsOf('error')[0]?.error).toMatchObject({ code: 'E_QUERY_FAILED', errno: 1142 });
+    expect(db.stats().errors).toBe(0);
+  });
+});
+
+describe('adminTimeoutMs bounds what the connector sends for itself; connectTimeoutMs only connects', () => {
+  /** Statements matching `pattern` answer after `ms` (never, when undefined). */
+  function slowStatements(fake: FakeServer, pattern: RegExp, ms: number | undefined): void {
+    const connect = fake.connect.bind(fake);
+    fake.connect = async (config) => {
+      const connection = await connect(config);
+      const query = connection.query.bind(connection);
+      connection.query = async (text, values) => {
+        if (pattern.test(text)) await new Promise((resolve) => (ms === undefined ? undefined : setTimeout(resolve, ms)));
+        return query(text, values);
+      };
+      return connection;
+    };
+  }
+
+  it('a ROLLBACK slower than connectTimeoutMs keeps its connection', async () => {
+    const { db, fake, eventsOf } = setup({ connectTimeoutMs: 20, adminTimeoutMs: 1000 });
+    slowStatements(fake, /^ROLLBACK/, 60);
+    const failure = new Error('out of stock');
+    await expect(
+      db.transaction(async () => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(fake.applied(/^ROLLBACK/)).toBe(1);
+    expect(eventsOf('close')).toEqual([]);
+    await db.query(sql`SELECT 1`);
+    expect(db.stats().connects).toBe(1);
+  });
+
+  it('a processlist read slower than connectTimeoutMs is waited for', async () => {
+    const { db, fake, eventsOf } = setup({ connectTimeoutMs: 20, adminTimeoutMs: 1000 });
+    slowStatements(fake, /AS maxUserConnections FROM information_schema\.PROCESSLIST/, 60);
+    await db.query(sql`SELECT 1`);
+    expect(await db.end()).toMatchObject({ checked: true, closed: false });
+    expect(eventsOf('error')).toEqual([]);
+  });
+
+  it('so are the kill-time re-check and the KILL', async () => {
+    const { db, fake, eventsOf } = setup({ connectTimeoutMs: 20, adminTimeoutMs: 1000, zombieMaxTimeoutMs: 10_000 });
+    const zombie = fake.addThread(USER, 20_000);
+    slowStatements(fake, /^SELECT ID AS id FROM|^KILL/, 40);
+    await db.query(sql`SELECT 1`);
+    expect(await db.end()).toMatchObject({ checked: true });
+    expect(zombie.alive).toBe(false);
+    expect(eventsOf('error')).toEqual([]);
+  });
+
+  it('and SET wait_timeout on a new session', async () => {
+    const { db, fake } = setup({ connectTimeoutMs: 20, adminTimeoutMs: 1000, sessionIdleTimeoutMs: 60_000 });
+    slowStatements(fake, /^SET SESSION wait_timeout/, 60);
+    await db.query(sql`SELECT 1`);
+    expect(db.stats()).toMatchObject({ connects: 1, retries: 0 });
+  });
+
+  it('a processlist read that never answers fails end() quietly, after adminTimeoutMs, naming it, and drops the connection', async () => {
+    const { db, fake, eventsOf } = setup({ adminTimeoutMs: 30 });
+    slowStatements(fake, /AS maxUserConnections FROM information_schema\.PROCESSLIST/, undefined);
+    await db.query(sql`SELECT 1`);
+    expect(await db.end()).toMatchObject({ checked: false, closed: false });
+    const [reported] = eventsOf('error');
+    expect(reported?.error).toBeInstanceOf(DeadlineError);
+    expect(reported?.error.message).toContain('`adminTimeoutMs`');
+    expect(eventsOf('close')).toMatchObject([{ reason: 'timeout' }]);
+    expect(fake.liveThreads(USER)).toHaveLength(0);
+  });
+
+  it('a ROLLBACK that never answers is given up after adminTimeoutMs, and its connection destroyed', async () => {
+    const { db, fake, eventsOf } = setup({ adminTimeoutMs: 30 });
+    slowStatements(fake, /^ROLLBACK/, undefined);
+    const failure = new Error('out of stock');
+    await expect(
+      db.transaction(async () => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(eventsOf('close')).toMatchObject([{ reason: 'lost' }]);
+    expect(fake.liveThreads(USER)).toHaveLength(0);
   });
 });

@@ -8,9 +8,11 @@
  * const layer = createDataLayer({ cache, database: mysqlDatabase(connector) });
  * ```
  */
-import type { Connector, DeadlineSource, Transaction } from './connector.js';
+import type { Connector } from './connector.js';
+import type { DeadlineSource } from './deadline.js';
 import { ConnectError, ConnectionLimitError, ConnectionLostError, DeadlineError, OptionsError, TransactionError } from './errors.js';
 import { sql } from './sql.js';
+import type { Transaction } from './transaction.js';
 
 export interface MysqlDatabaseOptions {
   /**

@@ -9,18 +9,7 @@ export {
   zombieCandidates,
   zombieThresholdMs,
 } from './budget.js';
-export {
-  Connector,
-  createConnector,
-  type DeadlineSource,
-  type EndResult,
-  type ReapOptions,
-  type ReapResult,
-  type Row,
-  type StatementOptions,
-  type Transaction,
-  type TransactionOptions,
-} from './connector.js';
+export { Connector, createConnector } from './connector.js';
 export {
   isDatabaseUnavailable,
   type MysqlDatabase,
@@ -30,30 +19,42 @@ export {
   mayHaveCommitted,
   mysqlDatabase,
 } from './database.js';
-export type { ConnectionConfig, Driver, DriverConnection, QueryOutput, WriteResult } from './driver/driver.js';
-export { mysql2Driver } from './driver/mysql2-driver.js';
+export type { DeadlineSource } from './deadline.js';
+export type {
+  ClassifiedError,
+  ConnectionConfig,
+  Driver,
+  DriverConnection,
+  DriverErrorInfo,
+  ErrorClass,
+  QueryOutput,
+  TlsProblem,
+  WriteResult,
+} from './driver/driver.js';
+export { classifyDriverError, ERROR_TABLE } from './driver/mysql2/error-table.js';
+export { mysql2Driver } from './driver/mysql2/mysql2-driver.js';
 export {
   CachefrontMysqlError,
   ConnectError,
   ConnectionLimitError,
   ConnectionLostError,
   ConnectorClosedError,
-  classifyDriverError,
   DeadlineError,
-  type DriverErrorInfo,
-  describeDriverError,
-  ERROR_TABLE,
-  type ErrorClass,
+  errors,
   type MysqlErrorCode,
   OptionsError,
   QueryError,
-  RedactedDriverError,
   StatementError,
   TransactionError,
 } from './errors.js';
 export { CHANNEL_PREFIX, type ConnectorEventName, type ConnectorEvents } from './events.js';
+export type { EndResult } from './housekeeping.js';
 export { type AuthTokenSource, DEFAULT_IAM_OPTIONS, type IamAuthOptions, iamAuthConnection } from './iam.js';
 export { type ConnectionInput, type ConnectionSource, type ConnectorOptions, DEFAULT_OPTIONS, type ResolvedOptions } from './options.js';
+export type { ReapOptions, ReapResult } from './reaper.js';
+export { describeDriverError, RedactedDriverError } from './redaction.js';
 export { isSqlStatement, looksIdempotent, SqlStatement, type SqlValue, sql } from './sql.js';
+export type { Row, StatementOptions } from './statement-runner.js';
 export type { IsolationLevel } from './statements.js';
 export type { ConnectorStats } from './stats.js';
+export type { Transaction, TransactionOptions } from './transaction.js';

@@ -13,6 +13,11 @@ describe('resolveOptions', () => {
     expect(Object.isFrozen(DEFAULT_OPTIONS)).toBe(true);
   });
 
+  it("gives the connector's own statements a bound of their own, apart from the connect timeout", () => {
+    expect(DEFAULT_OPTIONS.adminTimeoutMs).toBe(5000);
+    expect(resolveOptions({ connection, connectTimeoutMs: 100 })).toMatchObject({ connectTimeoutMs: 100, adminTimeoutMs: 5000 });
+  });
+
   it('treats undefined like absent', () => {
     expect(resolveOptions({ connection, connUtilization: undefined }).connUtilization).toBe(0.8);
   });
@@ -28,6 +33,7 @@ describe('resolveOptions', () => {
     [{ killMethod: 'shoot' as 'kill' }, 'killMethod'],
     [{ backoff: 'linear' as 'full' }, 'backoff'],
     [{ queryTimeoutMs: Number.NaN }, 'queryTimeoutMs'],
+    [{ adminTimeoutMs: 0 }, 'adminTimeoutMs'],
   ])('%o is refused naming %s', (bad, option) => {
     expect(() => resolveOptions({ connection, ...bad })).toThrow(OptionsError);
     expect(() => resolveOptions({ connection, ...bad })).toThrow(option);

@@ -1,16 +1,22 @@
+import { definedOnly, sleep } from '@cachefront/common';
 import type { BackoffStrategy, RandomSource } from './backoff.js';
 import type { ConnectionConfig, Driver } from './driver/driver.js';
-import { mysql2Driver } from './driver/mysql2-driver.js';
+import { mysql2Driver } from './driver/mysql2/mysql2-driver.js';
 import { OptionsError } from './errors.js';
 
 /** How connection details are given: as they are, or resolved on every physical connect (secrets, IAM tokens). */
 export type ConnectionSource = ConnectionInput | (() => ConnectionInput | Promise<ConnectionInput>);
 
 /** `ConnectionConfig` with host and port optional (127.0.0.1:3306). */
-export type ConnectionInput = Omit<ConnectionConfig, 'host' | 'port'> & { host?: string; port?: number };
+export type ConnectionInput = Omit<ConnectionConfig, 'host' | 'port'> & {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 3306 */
+  port?: number;
+};
 
 export interface ConnectorOptions {
-  /** Where and as whom to connect. A function is called again before every physical connect. */
+  /** Where and as whom to connect. A function is called again before every physical connect. Required: it has no default. */
   connection: ConnectionSource;
   /**
    * Physical connections this connector may hold at once. 1 suits a Lambda container (it handles
@@ -54,7 +60,7 @@ export interface ConnectorOptions {
   usageCheckIntervalMs?: number;
   /** How zombies are killed: `KILL id`, or `CALL mysql.rds_kill(id)` on RDS. @default 'kill' */
   killMethod?: 'kill' | 'rds_kill';
-  /** Retry schedule for 1040 / 1203 / 1226 / 1041 / connect timeouts. @default 'decorrelated' */
+  /** Retry schedule for connection limits (1040 / 1203 / 1226 / 1041), connect timeouts and refused connections. @default 'decorrelated' */
   backoff?: BackoffStrategy;
   /** Smallest retry delay. @default 5 */
   backoffBaseMs?: number;
@@ -62,8 +68,20 @@ export interface ConnectorOptions {
   backoffCapMs?: number;
   /** Connect retries per operation (the counter starts at 0 for every operation). @default 50 */
   maxRetries?: number;
-  /** Timeout of one connect attempt (TCP, TLS and authentication). @default 5000 */
+  /**
+   * Timeout of one connect attempt (TCP, TLS and authentication), and of the ping that probes an
+   * idle connection before a write. Statements have their own bounds (`queryTimeoutMs`, `adminTimeoutMs`).
+   * @default 5000
+   */
   connectTimeoutMs?: number;
+  /**
+   * Timeout of each statement the connector sends for itself: `end()`'s and `reap()`'s processlist
+   * read, the kill-time re-check and the KILL (within the invocation deadline, like any statement),
+   * a ROLLBACK, and the `SET SESSION wait_timeout` of `sessionIdleTimeoutMs` on a new session. A
+   * connection whose statement overstays is destroyed.
+   * @default 5000
+   */
+  adminTimeoutMs?: number;
   /**
    * Longest an operation may wait for a connection (retries included) when no invocation deadline
    * is set with `setDeadline()` / `useContext()`.
@@ -97,13 +115,13 @@ export interface ConnectorOptions {
    * @default false
    */
   exposeServerMessages?: boolean;
-  /** The client library. @default mysql2 */
+  /** The client library, behind the `Driver` seam. @default mysql2Driver */
   driver?: Driver;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
   /** Random source for jitter, injectable for tests. @default Math.random */
   random?: RandomSource;
-  /** Timer, injectable for tests. @default setTimeout-based */
+  /** Timer of the backoff between connect attempts, injectable for tests. @default sleep of @cachefront/common (setTimeout) */
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -126,6 +144,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   backoffCapMs: 200,
   maxRetries: 50,
   connectTimeoutMs: 5000,
+  adminTimeoutMs: 5000,
   acquireTimeoutMs: 20_000,
   queryTimeoutMs: undefined,
   sessionIdleTimeoutMs: undefined,
@@ -133,8 +152,6 @@ export const DEFAULT_OPTIONS = Object.freeze({
   probeIdleMs: 1000,
   exposeServerMessages: false,
 } as const);
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function positive(name: string, value: number, { integer = false, zero = false } = {}): number {
   const ok = Number.isFinite(value) && (zero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
@@ -162,6 +179,7 @@ export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
   if (merged.backoffBaseMs > merged.backoffCapMs) throw new OptionsError('`backoffBaseMs` must not exceed `backoffCapMs`.');
   positive('maxRetries', merged.maxRetries, { integer: true, zero: true });
   positive('connectTimeoutMs', merged.connectTimeoutMs);
+  positive('adminTimeoutMs', merged.adminTimeoutMs);
   positive('acquireTimeoutMs', merged.acquireTimeoutMs);
   if (merged.queryTimeoutMs !== undefined) positive('queryTimeoutMs', merged.queryTimeoutMs);
   if (merged.sessionIdleTimeoutMs !== undefined) positive('sessionIdleTimeoutMs', merged.sessionIdleTimeoutMs);
@@ -181,10 +199,6 @@ export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     sleep: options.sleep ?? sleep,
   };
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

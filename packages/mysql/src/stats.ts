@@ -29,7 +29,10 @@ export interface ConnectorStats {
   openConnections: number;
 }
 
-export function createStats(): Omit<ConnectorStats, 'openConnections'> {
+/** The counters the connector's modules keep; `openConnections` is computed when asked. */
+export type Counters = Omit<ConnectorStats, 'openConnections'>;
+
+export function createStats(): Counters {
   return {
     connects: 0,
     retries: 0,

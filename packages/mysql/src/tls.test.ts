@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createConnector } from './connector.js';
-import { verifyFull } from './driver/mysql2-driver.js';
-import { ConnectError, classifyDriverError, ERROR_TABLE } from './errors.js';
+import { classifyDriverError, classifyMysql2Error, ERROR_TABLE } from './driver/mysql2/error-table.js';
+import { verifyFull } from './driver/mysql2/mysql2-driver.js';
+import { ConnectError } from './errors.js';
 import { sql } from './sql.js';
 import { FakeServer, serverError } from './testing/fake-server.js';
 import { tlsAdvice, tlsCodeOf } from './tls.js';
@@ -53,7 +54,7 @@ describe('tlsCodeOf: the code mysql2 overwrote, read back from Node\u2019s messa
   });
 });
 
-describe('tlsAdvice names the problem and the option', () => {
+describe('tlsAdvice names the problem the driver found, and the option', () => {
   it.each([
     ['SELF_SIGNED_CERT_IN_CHAIN', undefined, /not signed by a CA in `ssl\.ca` \(SELF_SIGNED_CERT_IN_CHAIN\).*RDS/],
     ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', undefined, /`ssl\.ca`/],
@@ -63,7 +64,10 @@ describe('tlsAdvice names the problem and the option', () => {
     ['HANDSHAKE_SSL_ERROR', undefined, /handshake failed/],
     ['ER_SECURE_TRANSPORT_REQUIRED', 3159, /accepts only TLS.*`connection\.ssl`/],
   ] as const)('%s', (code, errno, pattern) => {
-    expect(tlsAdvice(code, errno)).toMatch(pattern);
+    const { kind, tls } = classifyMysql2Error(driverError(code, 'boom', errno));
+    expect(kind).toBe('tls');
+    expect(tls).toBeDefined();
+    expect(tlsAdvice(tls ?? 'handshake', code)).toMatch(pattern);
   });
 });
 

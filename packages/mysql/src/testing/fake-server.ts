@@ -1,11 +1,14 @@
 /**
- * An in-memory stand-in for a MySQL server, for unit tests of the connector's decisions: it can
- * refuse connections with 1040 / 1203 / 1045, hang a connect, drop a socket before or after a
- * statement reaches it, and answers the connector's own administrative statements
- * (statements.ts) from its thread table. Integration tests use the real server instead.
+ * An in-memory stand-in for a MySQL server behind the `Driver` seam, for unit tests of the
+ * connector's decisions: it can refuse connections with 1040 / 1203 / 1045, hang a connect, drop a
+ * socket before or after a statement reaches it, and answers the connector's own administrative
+ * statements (statements.ts, processlist.ts) from its thread table. Its errors are shaped like
+ * mysql2's, so it classifies them with mysql2's table. Integration tests use the real server instead.
  */
-import type { ConnectionConfig, Driver, DriverConnection, QueryOutput, WriteResult } from '../driver/driver.js';
-import { KILL_STATEMENT, MARIADB_PROCESSLIST, MYSQL_PROCESSLIST, RDS_KILL_STATEMENT } from '../statements.js';
+import type { ClassifiedError, ConnectionConfig, Driver, DriverConnection, QueryOutput, WriteResult } from '../driver/driver.js';
+import { classifyMysql2Error } from '../driver/mysql2/error-table.js';
+import { MARIADB_PROCESSLIST, MYSQL_PROCESSLIST } from '../processlist.js';
+import { KILL_STATEMENT, RDS_KILL_STATEMENT } from '../statements.js';
 
 export interface FakeThread {
   readonly id: number;
@@ -84,6 +87,10 @@ export class FakeServer implements Driver {
   kill(id: number): void {
     const thread = this.threads.get(id);
     if (thread) thread.alive = false;
+  }
+
+  classify(error: unknown): ClassifiedError {
+    return classifyMysql2Error(error);
   }
 
   async connect(config: ConnectionConfig): Promise<DriverConnection> {
@@ -183,9 +190,8 @@ class FakeConnection implements DriverConnection {
     if (!this.thread.alive) return this.#lost();
   }
 
-  async end(): Promise<void> {
-    this.#closedLocally = true;
-    this.thread.alive = false;
+  async close(): Promise<void> {
+    this.destroy();
   }
 
   destroy(): void {

@@ -9,13 +9,14 @@
  * TLS is verify-full by default: with `ssl` set, the chain is checked (mysql2's default) and so is
  * the host name (`verifyIdentity`, off in mysql2 unless asked for) unless `ssl.verifyIdentity` is
  * explicitly `false`. A server without TLS is refused (mysql2's HANDSHAKE_NO_SSL_SUPPORT), never
- * used in clear.
+ * used in clear. What mysql2's errors mean is in `error-table.ts`, beside it.
  */
 import mysql from 'mysql2';
-import { formatStatement, needsModeForBackslashes } from '../format.js';
-import type { SqlValue } from '../sql.js';
-import { tlsCodeOf } from '../tls.js';
-import type { ConnectionConfig, Driver, DriverConnection, QueryOutput } from './driver.js';
+import { formatStatement, needsModeForBackslashes } from '../../format.js';
+import type { SqlValue } from '../../sql.js';
+import { tlsCodeOf } from '../../tls.js';
+import type { ConnectionConfig, Driver, DriverConnection, QueryOutput } from '../driver.js';
+import { classifyMysql2Error } from './error-table.js';
 
 /** SERVER_STATUS_NO_BACKSLASH_ESCAPES, in the status flags of the handshake and of every OK packet. */
 const NO_BACKSLASH_ESCAPES = 0x200;
@@ -99,14 +100,9 @@ class Mysql2DriverConnection implements DriverConnection {
     this.#modeConfirmed = true;
   }
 
-  ping(timeoutMs: number): Promise<void> {
+  ping(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.destroy();
-        reject(Object.assign(new Error('Ping timed out'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' }));
-      }, timeoutMs);
       this.connection.ping((error) => {
-        clearTimeout(timer);
         if (error) {
           if (isFatal(error)) this.#dead = true;
           reject(error);
@@ -115,21 +111,12 @@ class Mysql2DriverConnection implements DriverConnection {
     });
   }
 
-  end(): Promise<void> {
+  close(): Promise<void> {
     this.#dead = true;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.destroy();
-        resolve();
-      }, 1000);
-      timer.unref?.();
       try {
-        this.connection.end(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+        this.connection.end(() => resolve());
       } catch {
-        clearTimeout(timer);
         this.destroy();
         resolve();
       }
@@ -214,6 +201,7 @@ export function toMysql2Options(config: ConnectionConfig, timeoutMs: number): Re
 
 /** The production driver, on mysql2. */
 export const mysql2Driver: Driver = {
+  classify: classifyMysql2Error,
   connect(config, timeoutMs) {
     const timezone = config.timezone ?? 'Z';
     const options = toMysql2Options(config, timeoutMs);

@@ -1,0 +1,107 @@
+import { withTimeout } from '@cachefront/common';
+import type { Context } from './context.js';
+import type { DriverConnection } from './driver/driver.js';
+import { ConnectorClosedError, DeadlineError } from './errors.js';
+import type { ConnectorEvents } from './events.js';
+import { closeWithin } from './timeouts.js';
+
+/** One physical connection slot. `connection` is undefined until first use and after a loss. */
+export interface Slot {
+  connection: DriverConnection | undefined;
+  lastUsedAt: number;
+}
+
+type CloseReason = ConnectorEvents['close']['reason'];
+
+/**
+ * Which physical connection an operation uses: at most `maxConnections` slots, handed out one
+ * operation at a time; an operation that finds none free waits in line until the operation's end.
+ */
+export class SlotPool {
+  readonly #slots = new Set<Slot>();
+  readonly #idle: Slot[] = [];
+  readonly #waiters: Array<(slot: Slot) => void> = [];
+
+  constructor(private readonly ctx: Context) {}
+
+  async acquire(): Promise<Slot> {
+    const { opts, lifecycle, bounds } = this.ctx;
+    if (lifecycle.closed) throw new ConnectorClosedError();
+    const idle = this.#idle.pop();
+    if (idle) return idle;
+    if (this.#slots.size < opts.maxConnections) {
+      const slot: Slot = { connection: undefined, lastUsedAt: opts.now() };
+      this.#slots.add(slot);
+      return slot;
+    }
+    let grant: (slot: Slot) => void = () => {};
+    return withTimeout(
+      () =>
+        new Promise<Slot>((resolve) => {
+          grant = resolve;
+          this.#waiters.push(grant);
+        }),
+      Math.max(0, bounds.operationEnd() - opts.now()),
+      {
+        error: () =>
+          new DeadlineError('No connection of this connector became free in time; raise `maxConnections` or `acquireTimeoutMs`.', { mayHaveApplied: false }),
+        expired: () => {
+          const index = this.#waiters.indexOf(grant);
+          if (index >= 0) this.#waiters.splice(index, 1);
+        },
+        late: (slot) => this.release(slot),
+      },
+    );
+  }
+
+  /** Gives the slot to the next operation in line, or back to the idle list. */
+  release(slot: Slot): void {
+    slot.lastUsedAt = this.ctx.opts.now();
+    if (this.ctx.lifecycle.closed) {
+      void this.close(slot, 'quit');
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter(slot);
+    else this.#idle.push(slot);
+  }
+
+  /** An idle slot whose connection looks usable, left in place: `take()` it to use it. */
+  idleConnection(): { slot: Slot; connection: DriverConnection } | undefined {
+    for (const slot of this.#idle) if (slot.connection?.usable()) return { slot, connection: slot.connection };
+    return undefined;
+  }
+
+  /** Takes an idle slot out of the idle list; `release()` gives it back. */
+  take(slot: Slot): void {
+    const index = this.#idle.indexOf(slot);
+    if (index >= 0) this.#idle.splice(index, 1);
+  }
+
+  /** Closes the slot's connection: destroyed after a loss or a timeout, closed gracefully otherwise. */
+  async close(slot: Slot, reason: CloseReason): Promise<void> {
+    const connection = slot.connection;
+    slot.connection = undefined;
+    if (!connection) return;
+    this.ctx.stats.closes += 1;
+    this.ctx.events.emit('close', { threadId: connection.threadId, reason });
+    if (reason === 'lost' || reason === 'timeout') connection.destroy();
+    else await closeWithin(connection);
+  }
+
+  /** Closes every connection (`quit()`). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#slots].map((slot) => this.close(slot, 'quit')));
+    this.#slots.clear();
+    this.#idle.length = 0;
+  }
+
+  /** The thread ids of this connector's own connections, which reaping spares. */
+  ownThreadIds(): Set<number> {
+    return new Set([...this.#slots].flatMap((slot) => (slot.connection ? [slot.connection.threadId] : [])));
+  }
+
+  openConnections(): number {
+    return [...this.#slots].filter((slot) => slot.connection?.usable()).length;
+  }
+}
