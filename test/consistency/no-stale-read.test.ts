@@ -28,8 +28,8 @@ describe('the history checker', () => {
     console.log(summarize(report));
     for (const text of report.described) console.log(text);
     expect(report.violations).toEqual([]);
-    expect(report.checkedReads).toBeGreaterThan(10_000);
-    expect(report.committedWrites).toBeGreaterThan(2_000);
+    expect(report.checkedReads).toBeGreaterThan(5_000);
+    expect(report.committedWrites).toBeGreaterThan(1_000);
     for (const fault of STANDALONE_FAULTS) expect(report.faults[fault] ?? 0, fault).toBeGreaterThan(0);
   });
 
@@ -38,7 +38,7 @@ describe('the history checker', () => {
     console.log(summarize(report));
     for (const text of report.described) console.log(text);
     expect(report.violations).toEqual([]);
-    expect(report.checkedReads).toBeGreaterThan(3_000);
+    expect(report.checkedReads).toBeGreaterThan(1_500);
     expect(report.faults['redis-node-restart'] ?? 0).toBeGreaterThan(0);
   });
 

@@ -98,6 +98,21 @@ class FakeDb implements DatabasePort<FakeDb, FakeDb> {
   }
 }
 
+/** Makes the cache's invalidations fail as an unreachable Redis would, until `back()`. */
+function unreachableRedis(cache: Cache): { back(): void } {
+  const invalidate = cache.invalidate.bind(cache);
+  let down = true;
+  cache.invalidate = async (tags) => {
+    if (down) throw Object.assign(new Error('Redis unreachable'), { code: 'E_CACHE_UNAVAILABLE' });
+    return invalidate(tags);
+  };
+  return {
+    back: () => {
+      down = false;
+    },
+  };
+}
+
 const Product = z.object({ id: z.number().int(), name: z.string(), price: z.string().regex(/^\d+\.\d{2}$/), category: z.string() });
 
 function setup(options: { graceMs?: number; invalidationRetryMs?: number } = {}) {
@@ -280,12 +295,7 @@ describe('writes', () => {
   it('report a committed write whose invalidation failed, keep the tags, and replay them before the next cached read', async () => {
     const { products, layer, db, cache } = setup();
     await products.get({ id: 2 });
-    const invalidate = cache.invalidate.bind(cache);
-    let redisDown = true;
-    cache.invalidate = async (tags) => {
-      if (redisDown) throw Object.assign(new Error('Redis unreachable'), { code: 'E_CACHE_UNAVAILABLE' });
-      return invalidate(tags);
-    };
+    const redis = unreachableRedis(cache);
     const error = await layer
       .write(
         async () => {
@@ -298,7 +308,7 @@ describe('writes', () => {
     expect(error).toMatchObject({ committed: true, tags: ['product:2'], code: 'E_INVALIDATION_PENDING' });
     expect(db.products.get(2)?.price).toBe('20.00');
     expect([...db.outboxRows.values()]).toEqual(['["product:2"]']);
-    redisDown = false;
+    redis.back();
     // Redis is back: the first read replays the outbox before it trusts the cache.
     expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '20.00' } });
     expect(db.outboxRows.size).toBe(0);
@@ -347,9 +357,7 @@ describe('writes', () => {
   it('keep the tags pending when even that invalidation fails: InvalidationPendingError with committed "unknown"', async () => {
     const { products, layer, db, cache } = setup();
     await products.get({ id: 1 });
-    cache.invalidate = async () => {
-      throw Object.assign(new Error('Redis unreachable'), { code: 'E_CACHE_UNAVAILABLE' });
-    };
+    unreachableRedis(cache);
     db.loseNextCommitAnswer = true;
     const error = await layer
       .write(
@@ -366,12 +374,7 @@ describe('writes', () => {
   it('answer from the database, not the cache, while pending invalidations cannot be replayed', async () => {
     const { products, layer, db, cache } = setup();
     await products.get({ id: 2 });
-    const invalidate = cache.invalidate.bind(cache);
-    let redisDown = true;
-    cache.invalidate = async (tags) => {
-      if (redisDown) throw Object.assign(new Error('Redis unreachable'), { code: 'E_CACHE_UNAVAILABLE' });
-      return invalidate(tags);
-    };
+    const redis = unreachableRedis(cache);
     await expect(
       layer.write(
         async () => {
@@ -381,7 +384,7 @@ describe('writes', () => {
       ),
     ).rejects.toBeInstanceOf(InvalidationPendingError);
     // Redis is back but the outbox cannot be read: the cached old row must not be trusted.
-    redisDown = false;
+    redis.back();
     db.outboxDown = true;
     expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '22.00' } });
     expect(await products.read({ id: 2 })).toMatchObject({ status: 'miss', value: { price: '22.00' } });
