@@ -21,7 +21,7 @@ export interface WorkerConfig {
   /** How long the loader takes. */
   loadMs: number;
   leaseWaitMs: number;
-  /** 'shared': every get through one entity view; 'separate': one view per get. Either way each get is its own lease contender. */
+  /** 'shared': every get through one entity view (they share attempts that began after them); 'separate': one view per get, each its own lease contender. */
   mode: 'shared' | 'separate';
 }
 

@@ -5,6 +5,7 @@ import { type EntityOptions, resolveEntityOptions } from '../options.js';
 import type { CacheRuntime } from '../runtime/runtime.js';
 import type { CacheResult, GetOptions, LoadContext, LoadMany } from '../types.js';
 import type { EntityContext, Pending } from './context.js';
+import { Flights } from './flights.js';
 import { settle } from './settle.js';
 import { TagHints } from './tag-hints.js';
 import { Wakeups } from './wakeups.js';
@@ -19,6 +20,7 @@ export class EntityCache<P, T> {
   /** Where this entity's entries and leases live in Redis. */
   readonly keys: EntityKeys;
   readonly #ctx: EntityContext<P, T>;
+  readonly #flights = new Flights<T>();
 
   constructor(runtime: CacheRuntime, options: EntityOptions<P, T>) {
     const resolved = resolveEntityOptions(options, runtime.options);
@@ -32,10 +34,11 @@ export class EntityCache<P, T> {
    * down, straight from the loader. Rejects with `CacheKeyError` when the parameters or their tags
    * are invalid.
    *
-   * Calls are never handed another call's result: a read that began after a write returned must
-   * see it, and a load (or a Redis read) already in flight when it began may predate the write. A
-   * caller that waits for another caller's load of the same key — in this process or another —
-   * reads the filled entry itself, judged against the tag tokens of its own read.
+   * Concurrent calls for one key in this process share their work, but a call is only ever handed
+   * the result of an attempt that began after it did (flights.ts): a read that began after a write
+   * returned must see it, and a load (or a Redis read) already in flight when it began may predate
+   * the write. Callers in other processes wait for the lease holder's fill and read it themselves,
+   * judged against the tag tokens of their own read.
    */
   async get(params: P, load: (params: P, context: LoadContext) => Promise<T>, options: GetOptions = {}): Promise<CacheResult<T>> {
     let entry: Pending<P>;
@@ -44,8 +47,11 @@ export class EntityCache<P, T> {
     } catch (error) {
       throw this.#keyError(error);
     }
-    await settle(this.#ctx, [entry], async ([only], context) => [await load(only as P, context)], options);
-    return entry.result as CacheResult<T>;
+    return this.#flights.join(entry.key, options, async () => {
+      const attempt: Pending<P> = { ...entry, stale: undefined, result: undefined };
+      await settle(this.#ctx, [attempt], async ([only], context) => [await load(only as P, context)], options);
+      return attempt.result as CacheResult<T>;
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Wake-ups for callers of this process waiting on another caller's load of the same key: a waiter
  * sleeps until the poll interval passes or a load of one of its keys in this process finished,
- * then reads Redis itself. It is never handed the loader's value (see `EntityCache.get`).
+ * then reads Redis itself, so what it returns was read after it began (see `flights.ts`).
  */
 export class Wakeups {
   readonly #waiting = new Map<string, Set<() => void>>();
