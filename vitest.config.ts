@@ -7,6 +7,7 @@ const source = (pkg: string, entry = 'index.ts') => fileURLToPath(new URL(`./pac
 // comes before its package: an alias also matches the paths below it, and the first match wins.
 const alias = {
   '@cachefront/cache/testing': source('cache', 'testing/index.ts'),
+  '@cachefront/mysql/testing': source('mysql', 'testing/index.ts'),
   '@cachefront/mysql': source('mysql'),
   '@cachefront/cache': source('cache'),
   '@cachefront/core': source('core'),

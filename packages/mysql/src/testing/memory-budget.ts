@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import type { BudgetAcquireOptions, BudgetGrant, BudgetLease, BudgetLeaseState, ConnectionBudget } from '../fleet/port.js';
+
+export interface MemoryBudgetOptions {
+  readonly name?: string;
+  /** @default 30000 */
+  readonly leaseTtlMs?: number;
+  /** Share of the database's limit the budget admits. @default 0.8 */
+  readonly share?: number;
+  /** The database's limit, when known up front (no scout). */
+  readonly limit?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Held {
+  token: string;
+  threadId: number | undefined;
+  expiresAt: number;
+}
+
+interface Waiter {
+  readonly wake: () => void;
+}
+
+/**
+ * The fleet budget in memory, for unit tests: the semantics of the Redis budget (the budget
+ * contract suite runs against both), on one process's clock.
+ */
+export class MemoryBudget implements ConnectionBudget {
+  readonly name: string;
+  readonly leaseTtlMs: number;
+  readonly #share: number;
+  readonly #now: () => number;
+  readonly #slots = new Map<string, Held>();
+  readonly #queue: Waiter[] = [];
+  #capacity: number | undefined;
+  #scout: string | undefined;
+  #nextSlot = 0;
+
+  constructor(options: MemoryBudgetOptions = {}) {
+    this.name = options.name ?? 'memory';
+    this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.#share = options.share ?? 0.8;
+    this.#now = options.now ?? Date.now;
+    if (options.limit !== undefined) this.#capacity = this.#capacityOf(options.limit);
+  }
+
+  /** Slots whose lease has not lapsed. */
+  get live(): number {
+    const now = this.#now();
+    return [...this.#slots.values()].filter((held) => held.expiresAt > now).length;
+  }
+
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  async acquire(options: BudgetAcquireOptions): Promise<BudgetGrant> {
+    const started = this.#now();
+    let waiter: Waiter | undefined;
+    for (;;) {
+      const head = this.#queue[0];
+      if (head === undefined || head === waiter) {
+        const grant = this.#tryGrant();
+        if (grant) {
+          if (waiter) this.#queue.shift();
+          this.#queue[0]?.wake();
+          return { kind: 'granted', ...grant, waitedMs: this.#now() - started };
+        }
+      }
+      const remaining = options.deadline - this.#now();
+      if (remaining <= 0) {
+        if (waiter) this.#queue.splice(this.#queue.indexOf(waiter), 1);
+        this.#queue[0]?.wake();
+        return { kind: 'timeout', waitedMs: this.#now() - started, queued: this.#queue.length };
+      }
+      // Wait for a release, a published limit, the earliest lapse, or the deadline.
+      const earliest = Math.min(...[...this.#slots.values()].map((held) => held.expiresAt));
+      const until = Math.min(remaining, Number.isFinite(earliest) ? Math.max(1, earliest - this.#now()) : remaining);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, until);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        if (waiter) {
+          const index = this.#queue.indexOf(waiter);
+          waiter = { wake };
+          this.#queue[index] = waiter;
+        } else {
+          waiter = { wake };
+          this.#queue.push(waiter);
+        }
+      });
+    }
+  }
+
+  #tryGrant(): { lease: BudgetLease; zombie: number | undefined; needsLimit: boolean } | undefined {
+    const now = this.#now();
+    const token = randomBytes(8).toString('hex');
+    if (this.#capacity === undefined) {
+      if (this.#scout !== undefined && (this.#slots.get(this.#scout)?.expiresAt ?? 0) > now) return undefined;
+      const slot = this.#newSlot(token, now);
+      this.#scout = slot;
+      return { lease: { slot, token }, zombie: undefined, needsLimit: true };
+    }
+    // A lapsed lease still holds its seat: its zombie may still be connected, until a claimer kills it.
+    if (this.#slots.size < this.#capacity) {
+      return { lease: { slot: this.#newSlot(token, now), token }, zombie: undefined, needsLimit: false };
+    }
+    let lapsed: [string, Held] | undefined;
+    for (const entry of this.#slots) {
+      if (entry[1].expiresAt <= now && (lapsed === undefined || entry[1].expiresAt < lapsed[1].expiresAt)) lapsed = entry;
+    }
+    if (lapsed) {
+      const [slot, held] = lapsed;
+      const zombie = held.threadId;
+      this.#slots.set(slot, { token, threadId: undefined, expiresAt: now + this.leaseTtlMs });
+      return { lease: { slot, token }, zombie, needsLimit: false };
+    }
+    return undefined;
+  }
+
+  #newSlot(token: string, now: number): string {
+    this.#nextSlot += 1;
+    const slot = `s${this.#nextSlot}`;
+    this.#slots.set(slot, { token, threadId: undefined, expiresAt: now + this.leaseTtlMs });
+    return slot;
+  }
+
+  async bind(lease: BudgetLease, threadId: number): Promise<BudgetLeaseState> {
+    const held = this.#slots.get(lease.slot);
+    if (held?.token === lease.token) held.threadId = threadId;
+    return this.renew(lease);
+  }
+
+  async renew(lease: BudgetLease): Promise<BudgetLeaseState> {
+    const held = this.#slots.get(lease.slot);
+    const now = this.#now();
+    if (held?.token !== lease.token || held.expiresAt <= now) return { held: false, waiting: this.#queue.length };
+    held.expiresAt = now + this.leaseTtlMs;
+    return { held: true, waiting: this.#queue.length };
+  }
+
+  async release(lease: BudgetLease): Promise<void> {
+    if (this.#slots.get(lease.slot)?.token === lease.token) this.#slots.delete(lease.slot);
+    if (this.#scout === lease.slot) this.#scout = undefined;
+    this.#queue[0]?.wake();
+  }
+
+  async publishLimit(limit: number): Promise<void> {
+    this.#capacity = this.#capacityOf(limit);
+    this.#scout = undefined;
+    this.#queue[0]?.wake();
+  }
+
+  async close(): Promise<void> {}
+
+  #capacityOf(limit: number): number {
+    return Math.max(1, Math.floor(limit * this.#share));
+  }
+}
