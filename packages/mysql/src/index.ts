@@ -58,3 +58,4 @@ export type { Row, StatementOptions } from './statement-runner.js';
 export type { IsolationLevel } from './statements.js';
 export type { ConnectorStats } from './stats.js';
 export type { Transaction, TransactionOptions } from './transaction.js';
+export type { BudgetAcquireOptions, BudgetGrant, BudgetLease, BudgetLeaseState, ConnectionBudget } from './fleet/port.js';
