@@ -48,6 +48,7 @@ export {
   TransactionError,
 } from './errors.js';
 export { CHANNEL_PREFIX, type ConnectorEventName, type ConnectorEvents } from './events.js';
+export type { BudgetAcquireOptions, BudgetGrant, BudgetLease, BudgetLeaseState, ConnectionBudget } from './fleet/port.js';
 export type { EndResult } from './housekeeping.js';
 export { type AuthTokenSource, DEFAULT_IAM_OPTIONS, type IamAuthOptions, iamAuthConnection } from './iam.js';
 export { type ConnectionInput, type ConnectionSource, type ConnectorOptions, DEFAULT_OPTIONS, type ResolvedOptions } from './options.js';
@@ -58,4 +59,3 @@ export type { Row, StatementOptions } from './statement-runner.js';
 export type { IsolationLevel } from './statements.js';
 export type { ConnectorStats } from './stats.js';
 export type { Transaction, TransactionOptions } from './transaction.js';
-export type { BudgetAcquireOptions, BudgetGrant, BudgetLease, BudgetLeaseState, ConnectionBudget } from './fleet/port.js';

@@ -19,7 +19,10 @@ export interface BudgetFactoryOptions {
 export type BudgetFactory = (options: BudgetFactoryOptions) => ConnectionBudget | Promise<ConnectionBudget>;
 
 let counter = 0;
-const uniqueName = () => `contract-${process.pid}-${Date.now().toString(36)}-${(counter += 1)}`;
+function uniqueName(): string {
+  counter += 1;
+  return `contract-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
 const soon = (ms: number) => Date.now() + ms;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
