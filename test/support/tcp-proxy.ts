@@ -47,6 +47,12 @@ export class TcpProxy {
   readonly #deferred: Array<() => void> = [];
   /** Client connections accepted since start. */
   connections = 0;
+  /**
+   * How long a new client connection waits before the proxy connects it to the server. The server
+   * speaks first in MySQL's protocol, so the client waits that long for the handshake, as a client
+   * of a paused Aurora Serverless v2 cluster waits for it to resume.
+   */
+  acceptDelayMs = 0;
   /** Bytes forwarded from clients to the server since start. */
   bytesFromClient = 0;
 
@@ -147,6 +153,21 @@ export class TcpProxy {
 
   #accept(client: net.Socket): void {
     this.connections += 1;
+    if (this.acceptDelayMs <= 0) {
+      this.#forward(client);
+      return;
+    }
+    client.pause();
+    client.on('error', () => client.destroy());
+    const timer = setTimeout(() => {
+      if (client.destroyed) return;
+      client.resume();
+      this.#forward(client);
+    }, this.acceptDelayMs);
+    client.once('close', () => clearTimeout(timer));
+  }
+
+  #forward(client: net.Socket): void {
     const server = net.connect(this.#target.port, this.#target.host);
     const pair: Pair = { client, server };
     this.#pairs.add(pair);

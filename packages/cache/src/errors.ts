@@ -2,7 +2,14 @@ import { CachefrontError } from '@cachefront/common';
 import type { StoreProblem, StoreProblemKind } from './drivers/driver.js';
 
 /** Every error this package throws is a `CachefrontCacheError` with a stable `code`, unique across cachefront's packages. */
-export type CacheErrorCode = 'E_CACHE_UNAVAILABLE' | 'E_CACHE_TIMEOUT' | 'E_REDIS_FAILURE' | 'E_INVALID_CACHE_OPTIONS' | 'E_INVALID_KEY' | 'E_CODEC';
+export type CacheErrorCode =
+  | 'E_CACHE_UNAVAILABLE'
+  | 'E_CACHE_TIMEOUT'
+  | 'E_REDIS_FAILURE'
+  | 'E_INVALID_CACHE_OPTIONS'
+  | 'E_INVALID_KEY'
+  | 'E_CODEC'
+  | 'E_BUDGET_UNAVAILABLE';
 
 export class CachefrontCacheError extends CachefrontError<CacheErrorCode> {
   override readonly name: string = 'CachefrontCacheError';
@@ -116,6 +123,28 @@ export class CodecError extends CachefrontCacheError {
   }
 }
 
+/**
+ * The fleet budget's Redis could not answer: a failed call (`redisCode` says why), a call past the
+ * budget's `commandTimeoutMs`, or the budget's circuit breaker is open. The connector then falls
+ * back to its processlist mode (and says so in a `budgetFallback` event), never to no limit.
+ */
+export class BudgetUnavailableError extends CachefrontCacheError {
+  override readonly name = 'BudgetUnavailableError';
+  readonly reason: 'failed' | 'timeout' | 'breaker-open';
+  readonly redisCode: string | undefined;
+  constructor(reason: BudgetUnavailableError['reason'], redisCode?: string) {
+    const why =
+      reason === 'timeout'
+        ? 'did not answer in time'
+        : reason === 'breaker-open'
+          ? 'failed repeatedly (the circuit breaker is open)'
+          : `failed${redisCode ? ` (${redisCode})` : ''}`;
+    super('E_BUDGET_UNAVAILABLE', `The fleet budget's Redis ${why}; the connector falls back to reading the processlist.`);
+    this.reason = reason;
+    this.redisCode = redisCode;
+  }
+}
+
 /** Every error class of this package, by its `code`. */
 export const errors = {
   E_CACHE_UNAVAILABLE: CacheUnavailableError,
@@ -124,4 +153,5 @@ export const errors = {
   E_INVALID_CACHE_OPTIONS: CacheOptionsError,
   E_INVALID_KEY: CacheKeyError,
   E_CODEC: CodecError,
+  E_BUDGET_UNAVAILABLE: BudgetUnavailableError,
 } as const satisfies Record<CacheErrorCode, abstract new (...args: never[]) => CachefrontCacheError>;

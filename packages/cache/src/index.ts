@@ -1,6 +1,16 @@
 // The whole public surface of @cachefront/cache. The driver contract suite is the subpath
 // `@cachefront/cache/testing` (src/testing/index.ts).
 
+export {
+  BUDGET_CHANNEL_PREFIX,
+  type BudgetSnapshot,
+  createRedisBudget,
+  DEFAULT_BUDGET_OPTIONS,
+  RedisBudget,
+  type RedisBudgetEvents,
+  type RedisBudgetOptions,
+  type RedisBudgetStats,
+} from './budget/redis-budget.js';
 export { Cache } from './cache.js';
 export { createMemoryCache, createRedisCache, type RedisCacheOptions } from './create.js';
 export type { CacheDriver, FillRequest, ReadResult, StoreProblem, StoreProblemKind } from './drivers/driver.js';
@@ -11,6 +21,7 @@ export { classifyRedisError, REDIS_ERROR_TABLE } from './drivers/redis-errors.js
 export type { EntityCache } from './entity/entity-cache.js';
 export { decodeValue, encodeValue } from './entry/codec.js';
 export {
+  BudgetUnavailableError,
   type CacheErrorCode,
   CachefrontCacheError,
   CacheKeyError,

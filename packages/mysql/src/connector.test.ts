@@ -568,10 +568,22 @@ describe('end(): utilization, reaping, closing', () => {
     const { db, fake, advance } = setup({ usageCheckIntervalMs: 5000 });
     await db.query(sql`SELECT 1`);
     expect((await db.end()).checked).toBe(true);
+    await db.query(sql`SELECT 1`);
     expect((await db.end()).checked).toBe(false);
     advance(5000);
+    await db.query(sql`SELECT 1`);
     expect((await db.end()).checked).toBe(true);
     expect(fake.applied(/information_schema\.PROCESSLIST WHERE USER/)).toBe(2);
+  });
+
+  it('sends nothing after an invocation that did not use its connection (a cache hit)', async () => {
+    const { db, fake } = setup();
+    await db.query(sql`SELECT 1`);
+    await db.end();
+    const sent = fake.log.length;
+    expect(await db.end()).toMatchObject({ checked: false, closed: false });
+    expect(fake.log.length).toBe(sent);
+    expect(db.stats().openConnections).toBe(1);
   });
 
   it('does nothing behind RDS Proxy: no processlist query, no kill, connection kept', async () => {

@@ -5,6 +5,7 @@ import type { WriteResult } from './driver/driver.js';
 import { ConnectorClosedError } from './errors.js';
 import { CHANNEL_PREFIX, type ConnectorEvents } from './events.js';
 import { Failures } from './failures.js';
+import { LeaseKeeper } from './fleet/lease-keeper.js';
 import { type EndResult, Housekeeping, NOT_CHECKED } from './housekeeping.js';
 import { Opener } from './opener.js';
 import type { ConnectorOptions, ResolvedOptions } from './options.js';
@@ -27,12 +28,14 @@ interface Runtime {
 }
 
 function createRuntime(shared: Shared, opts: ResolvedOptions, source: OptionsSource): Runtime {
-  const ctx: Context = { ...shared, opts, bounds: new Bounds(opts, shared.deadline), failures: new Failures(opts, shared.events, shared.stats) };
+  const base = { ...shared, opts, bounds: new Bounds(opts, shared.deadline), failures: new Failures(opts, shared.events, shared.stats) };
+  const ctx: Context = { ...base, leases: opts.budget && new LeaseKeeper(base, opts.budget) };
   const pool = new SlotPool(ctx);
   const opener = new Opener(ctx, pool, source);
   const runner = new StatementRunner(ctx, pool, opener);
   const reaper = new Reaper(ctx, pool, opener);
-  // The end policy: the processlist one; the fleet budget (Redis leases) will be chosen here instead.
+  // The end policy for connections without a lease: the processlist one (with a fleet budget,
+  // `end()` consults the lease instead, and falls back to this when the budget's store is down).
   const policy = new ProcesslistPolicy(ctx, reaper);
   return { pool, runner, reaper, transactions: new Transactions(ctx, pool, opener, runner), housekeeping: new Housekeeping(ctx, pool, opener, policy) };
 }
@@ -102,9 +105,14 @@ export class Connector implements AsyncDisposable {
   }
 
   /**
-   * Call after every invocation (the core wrapper does). Reads utilization; above `connUtilization`
-   * it reaps zombies and, when that is not enough, closes this container's own connection. Also
-   * kills this user's connections idle longer than `zombieMaxTimeoutMs`. Clears the deadline.
+   * Call after every invocation (the core wrapper does). Clears the deadline. After an invocation
+   * that never used the database it does nothing at all.
+   * - With a `budget`: sends nothing to the database. When other containers wait for a slot (the
+   *   last renewal said so), it closes this container's connection and hands its slot over;
+   *   otherwise it keeps the connection warm.
+   * - Without one (or while the budget's store is down): reads utilization; above
+   *   `connUtilization` it reaps zombies and, when that is not enough, closes this container's own
+   *   connection. Also kills this user's connections idle longer than `zombieMaxTimeoutMs`.
    * (`end()` and `quit()` keep serverless-mysql's names on purpose.)
    */
   async end(): Promise<EndResult> {

@@ -2,6 +2,7 @@ import type { Emitter } from '@cachefront/common';
 import type { Bounds, Deadline } from './deadline.js';
 import type { ConnectorEvents } from './events.js';
 import type { Failures } from './failures.js';
+import type { LeaseKeeper } from './fleet/lease-keeper.js';
 import type { ResolvedOptions } from './options.js';
 import type { Counters } from './stats.js';
 import type { TransactionScope } from './transaction.js';
@@ -28,4 +29,6 @@ export interface Context extends Shared {
   readonly opts: ResolvedOptions;
   readonly bounds: Bounds;
   readonly failures: Failures;
+  /** The fleet budget's side in this connector, when `budget` is set. */
+  readonly leases: LeaseKeeper | undefined;
 }

@@ -1,21 +1,29 @@
 import type { Context } from './context.js';
 import type { DriverConnection } from './driver/driver.js';
+import type { HeldLease, LeaseKeeper } from './fleet/lease-keeper.js';
 import type { Opener } from './opener.js';
-import type { SlotPool } from './slot-pool.js';
+import type { Slot, SlotPool } from './slot-pool.js';
 
 export interface EndResult {
-  /** Whether the connection budget was checked in this call (for the processlist policy: the processlist was read). */
+  /**
+   * Whether the connection budget was checked in this call: for the processlist policy, the
+   * processlist was read; with a fleet budget, its last renewal was consulted (no round trip).
+   */
   readonly checked: boolean;
   readonly limit: number | undefined;
   readonly used: number | undefined;
   /** Thread ids of the zombies killed in this call, oldest first. */
   readonly killed: readonly number[];
-  /** Whether this container's connection was closed to get under the threshold. */
+  /** Whether this container's connection was closed: to get under the threshold, or handed over to the fleet budget's waiters. */
   readonly closed: boolean;
 }
 
 /** What `end()` answers when it checks nothing. */
 export const NOT_CHECKED: EndResult = Object.freeze({ checked: false, limit: undefined, used: undefined, killed: Object.freeze([]), closed: false });
+/** With a fleet budget: nobody waited, the connection stays warm. */
+const KEPT: EndResult = Object.freeze({ ...NOT_CHECKED, checked: true });
+/** With a fleet budget: others waited, the slot went to them. */
+const HANDED_OVER: EndResult = Object.freeze({ ...KEPT, closed: true });
 
 /** What an end policy found and did. */
 export interface EndOutcome {
@@ -53,16 +61,21 @@ export class Housekeeping {
   ) {}
 
   async end(): Promise<EndResult> {
-    const { opts, stats, events, failures } = this.ctx;
+    const { opts, stats, events, failures, leases } = this.ctx;
     stats.ends += 1;
+    const used = this.opener.takeUse();
     if (!opts.manageConns || opts.rdsProxy) return NOT_CHECKED;
     const idle = this.pool.idleConnection();
     if (idle === undefined) return NOT_CHECKED;
     // This invocation waited for a slot (1040 / 1203 / 1226): the server is full whatever our own
     // user's count says (other users, monitoring sessions), so check now and act as at full use.
     const pressure = this.opener.takeRefusal();
-    if (!this.policy.due(pressure)) return NOT_CHECKED;
+    // An invocation that never touched the database (a cache hit) changed nothing to check.
+    if (!used && !pressure) return NOT_CHECKED;
     const { slot, connection } = idle;
+    // With a fleet budget, what the last renewal said decides: no round trip to the database.
+    if (slot.lease && leases && !pressure) return this.#budgetEnd(slot, slot.lease, leases);
+    if (!this.policy.due(pressure)) return NOT_CHECKED;
     this.pool.take(slot);
     try {
       const outcome = await this.policy.check(connection, pressure);
@@ -72,6 +85,21 @@ export class Housekeeping {
       events.emit('error', { error: failures.wrap(error, false) });
       await this.pool.close(slot, failures.classify(error).kind === 'timeout' ? 'timeout' : 'lost');
       return NOT_CHECKED;
+    } finally {
+      this.pool.release(slot);
+    }
+  }
+
+  /** Hands the slot over when others wait for one (closes the connection, releases the lease); keeps it warm otherwise. */
+  async #budgetEnd(slot: Slot, held: HeldLease, leases: LeaseKeeper): Promise<EndResult> {
+    const { stats, events } = this.ctx;
+    if (!(await leases.handOver(held))) return KEPT;
+    this.pool.take(slot);
+    try {
+      stats.handOvers += 1;
+      events.emit('handOver', { budget: leases.budget.name, threadId: held.threadId, waiting: held.waiting });
+      await this.pool.close(slot, held.held ? 'hand-over' : 'lapsed-lease');
+      return HANDED_OVER;
     } finally {
       this.pool.release(slot);
     }

@@ -18,6 +18,8 @@ import { tlsAdvice } from './tls.js';
 export class Opener {
   /** A connect was refused for the connection count since the last `takeRefusal()`. */
   #refused = false;
+  /** An operation asked for a connection since the last `takeUse()`. */
+  #used = false;
 
   constructor(
     private readonly ctx: Context,
@@ -32,6 +34,13 @@ export class Opener {
     return refused;
   }
 
+  /** Whether any operation asked for a connection since the last call: `end()` has nothing to check after an invocation that never did. */
+  takeUse(): boolean {
+    const used = this.#used;
+    this.#used = false;
+    return used;
+  }
+
   /** Counts and announces a connection that is being replaced. */
   reconnecting(reason: ConnectorEvents['reconnect']['reason'], idleMs: number): void {
     this.ctx.stats.reconnects += 1;
@@ -44,10 +53,22 @@ export class Opener {
    * next statement must not run twice.
    */
   async ready(slot: Slot, probe: boolean): Promise<DriverConnection> {
-    const { opts, stats, bounds } = this.ctx;
+    const { opts, stats, events, bounds, leases } = this.ctx;
+    this.#used = true;
     const existing = slot.connection;
     const idleMs = opts.now() - slot.lastUsedAt;
-    if (existing?.usable()) {
+    // With a fleet budget, a lease that lapsed while the container was frozen means another
+    // container may be killing this thread (or killed it: its socket may be gone already):
+    // nothing is sent on it, not even the probe.
+    const checked = existing !== undefined && leases !== undefined && (existing.usable() || slot.lease !== undefined);
+    const lease = checked ? await leases.beforeUse(slot, existing) : undefined;
+    if (existing && lease?.ok === false) {
+      stats.leaseLapses += 1;
+      events.emit('leaseLapsed', { budget: leases?.budget.name ?? '', threadId: existing.threadId, idleMs: lease.idleMs });
+      this.reconnecting('lease-lapsed', idleMs);
+      await this.pool.close(slot, 'lapsed-lease');
+    } else if (existing?.usable()) {
+      if (slot.lease) leases?.hold(slot.lease);
       if (!probe || idleMs < Math.min(opts.probeIdleMs, opts.zombieMinTimeoutMs / 2)) return existing;
       try {
         stats.probes += 1;
@@ -61,8 +82,31 @@ export class Opener {
       this.reconnecting('stale-socket', idleMs);
       await this.pool.close(slot, 'lost');
     }
-    slot.connection = await this.#open();
+    slot.connection = await this.#openLeased(slot);
     return slot.connection;
+  }
+
+  /** A connect under a slot of the fleet budget when there is one: admitted, opened, then settled (zombie killed, limit scouted, lease bound). */
+  async #openLeased(slot: Slot): Promise<DriverConnection> {
+    const { leases, failures } = this.ctx;
+    const grant = await leases?.admit();
+    if (leases === undefined || grant === undefined) return this.#open();
+    let connection: DriverConnection;
+    try {
+      connection = await this.#open();
+    } catch (error) {
+      await leases.release(grant.lease);
+      throw error;
+    }
+    try {
+      slot.lease = await leases.settle(connection, grant);
+      leases.hold(slot.lease);
+      return connection;
+    } catch (error) {
+      connection.destroy();
+      await leases.release(grant.lease);
+      throw failures.raise(error, true);
+    }
   }
 
   /** Opens one connection, retrying limits, timeouts and refusals with backoff until `maxRetries` or the operation's end. */
@@ -77,7 +121,10 @@ export class Opener {
     for (let attempt = 0; ; attempt += 1) {
       if (lifecycle.closed) throw new ConnectorClosedError();
       const config = await this.#config();
-      const timeoutMs = Math.min(opts.connectTimeoutMs, deadline - opts.now());
+      // With an invocation deadline an attempt may take what is left of it (a resuming Aurora
+      // Serverless v2 takes 15-30 s to accept a connect); without one, `connectTimeoutMs`.
+      const left = deadline - opts.now();
+      const timeoutMs = this.ctx.deadline.at === undefined ? Math.min(opts.connectTimeoutMs, left) : left;
       // Undefined when no time was left for an attempt.
       let failure: Verdict | undefined;
       if (timeoutMs > 0) {
@@ -88,7 +135,7 @@ export class Opener {
           return connection;
         } catch (error) {
           failure = failures.classify(error);
-          const cutShort = failure.kind === 'timeout' && timeoutMs < opts.connectTimeoutMs;
+          const cutShort = failure.kind === 'timeout' && (this.ctx.deadline.at !== undefined || timeoutMs < opts.connectTimeoutMs);
           if (!cutShort || reported === undefined) reported = { error, verdict: failure };
         }
       }

@@ -3,6 +3,7 @@ import type { BackoffStrategy, RandomSource } from './backoff.js';
 import type { ConnectionConfig, Driver } from './driver/driver.js';
 import { mysql2Driver } from './driver/mysql2/mysql2-driver.js';
 import { OptionsError } from './errors.js';
+import type { ConnectionBudget } from './fleet/port.js';
 
 /** How connection details are given: as they are, or resolved on every physical connect (secrets, IAM tokens). */
 export type ConnectionSource = ConnectionInput | (() => ConnectionInput | Promise<ConnectionInput>);
@@ -24,6 +25,16 @@ export interface ConnectorOptions {
    * @default 1
    */
   maxConnections?: number;
+  /**
+   * The fleet-wide connection budget: slots as leases in a store every container reaches
+   * (`createRedisBudget` of `@cachefront/cache`). With it a container takes a slot before it
+   * connects, waits in a FIFO queue when none is free, kills exactly the thread of a lapsed lease
+   * it claims, and `end()` sends nothing to the database: it hands the slot over when others wait
+   * and keeps the connection otherwise. When the store cannot be reached the connector falls back
+   * to the processlist checks below, never to no limit.
+   * @default undefined (the processlist checks of `manageConns`)
+   */
+  budget?: ConnectionBudget | undefined;
   /**
    * Check utilization in `end()`, reap zombies above `connUtilization`, and close this container's
    * connection when that is the only way under the threshold.
@@ -69,8 +80,11 @@ export interface ConnectorOptions {
   /** Connect retries per operation (the counter starts at 0 for every operation). @default 50 */
   maxRetries?: number;
   /**
-   * Timeout of one connect attempt (TCP, TLS and authentication), and of the ping that probes an
-   * idle connection before a write. Statements have their own bounds (`queryTimeoutMs`, `adminTimeoutMs`).
+   * Timeout of one connect attempt (TCP, TLS and authentication) when no invocation deadline is
+   * set, and of the ping that probes an idle connection before a write. With a deadline
+   * (`setDeadline()` / `useContext()`) a connect attempt may take all the time the invocation has
+   * left: a paused Aurora Serverless v2 cluster takes 15–30 s to accept its first connect.
+   * Statements have their own bounds (`queryTimeoutMs`, `adminTimeoutMs`).
    * @default 5000
    */
   connectTimeoutMs?: number;
@@ -125,9 +139,10 @@ export interface ConnectorOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export type ResolvedOptions = Required<Omit<ConnectorOptions, 'queryTimeoutMs' | 'sessionIdleTimeoutMs'>> & {
+export type ResolvedOptions = Required<Omit<ConnectorOptions, 'queryTimeoutMs' | 'sessionIdleTimeoutMs' | 'budget'>> & {
   queryTimeoutMs: number | undefined;
   sessionIdleTimeoutMs: number | undefined;
+  budget: ConnectionBudget | undefined;
 };
 
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -191,14 +206,26 @@ export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
   if (merged.backoff !== 'full' && merged.backoff !== 'decorrelated') {
     throw new OptionsError("`backoff` must be 'full' or 'decorrelated'.");
   }
+  const budget = options.budget;
+  if (budget !== undefined) checkBudget(budget);
   return {
     ...merged,
+    budget,
     connection: options.connection,
     driver: options.driver ?? mysql2Driver,
     now: options.now ?? Date.now,
     random: options.random ?? Math.random,
     sleep: options.sleep ?? sleep,
   };
+}
+
+const BUDGET_METHODS = ['acquire', 'bind', 'renew', 'release', 'publishLimit', 'close'] as const;
+
+function checkBudget(budget: ConnectionBudget): void {
+  const shaped =
+    typeof budget === 'object' && budget !== null && BUDGET_METHODS.every((method) => typeof budget[method] === 'function') && typeof budget.name === 'string';
+  if (!shaped) throw new OptionsError('`budget` must be a ConnectionBudget (createRedisBudget() of @cachefront/cache).');
+  positive('budget.leaseTtlMs', budget.leaseTtlMs);
 }
 
 /**

@@ -32,3 +32,9 @@ export const MYSQL_PROCESSLIST = processlist('TIME', 1000);
 export function recheck(dialect: ProcesslistDialect, ids: readonly number[], minimumIdle: number): SqlStatement {
   return sql.raw(`${dialect.recheckPrefix}${ids.map(() => '?').join(', ')})`, [minimumIdle, ...ids]);
 }
+
+/**
+ * The kill-time re-check of a lapsed lease's thread (fleet budget): still this user's, still
+ * asleep, still there. `TIME` (whole seconds) is in both dialects; it only feeds the `kill` event.
+ */
+export const LAPSED_RECHECK = `SELECT ID AS id, TIME AS idle FROM information_schema.PROCESSLIST WHERE USER = ${OWN_USER} AND COMMAND = 'Sleep' AND ID = ?`;

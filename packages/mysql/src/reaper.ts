@@ -112,7 +112,7 @@ export class Reaper {
         await queryWithin(connection, opts.killMethod === 'rds_kill' ? RDS_KILL_STATEMENT : KILL_STATEMENT, [candidate.id], bounds.admin());
         killed.push(candidate.id);
         stats.kills += 1;
-        events.emit('kill', { threadId: candidate.id, idleMs: candidate.idleMs });
+        events.emit('kill', { threadId: candidate.id, idleMs: candidate.idleMs, reason: 'idle' });
       } catch (error) {
         const verdict = failures.classify(error);
         if (verdict.threadGone) continue; // a concurrent reaper got there first

@@ -3,12 +3,15 @@ import type { Context } from './context.js';
 import type { DriverConnection } from './driver/driver.js';
 import { ConnectorClosedError, DeadlineError } from './errors.js';
 import type { ConnectorEvents } from './events.js';
+import type { HeldLease } from './fleet/lease-keeper.js';
 import { closeWithin } from './timeouts.js';
 
 /** One physical connection slot. `connection` is undefined until first use and after a loss. */
 export interface Slot {
   connection: DriverConnection | undefined;
   lastUsedAt: number;
+  /** The connection's slot in the fleet budget; undefined without a budget, or when opened while its store was down. */
+  lease: HeldLease | undefined;
 }
 
 type CloseReason = ConnectorEvents['close']['reason'];
@@ -30,7 +33,7 @@ export class SlotPool {
     const idle = this.#idle.pop();
     if (idle) return idle;
     if (this.#slots.size < opts.maxConnections) {
-      const slot: Slot = { connection: undefined, lastUsedAt: opts.now() };
+      const slot: Slot = { connection: undefined, lastUsedAt: opts.now(), lease: undefined };
       this.#slots.add(slot);
       return slot;
     }
@@ -57,6 +60,7 @@ export class SlotPool {
   /** Gives the slot to the next operation in line, or back to the idle list. */
   release(slot: Slot): void {
     slot.lastUsedAt = this.ctx.opts.now();
+    if (slot.lease) this.ctx.leases?.unhold(slot.lease);
     if (this.ctx.lifecycle.closed) {
       void this.close(slot, 'quit');
       return;
@@ -78,15 +82,25 @@ export class SlotPool {
     if (index >= 0) this.#idle.splice(index, 1);
   }
 
-  /** Closes the slot's connection: destroyed after a loss or a timeout, closed gracefully otherwise. */
+  /**
+   * Closes the slot's connection: destroyed after a loss or a timeout, and when its lease lapsed
+   * (another container may be killing it); closed gracefully otherwise. Then its lease goes back to
+   * the fleet budget, unless it lapsed (it is another container's now).
+   */
   async close(slot: Slot, reason: CloseReason): Promise<void> {
-    const connection = slot.connection;
+    const { connection, lease } = slot;
     slot.connection = undefined;
-    if (!connection) return;
-    this.ctx.stats.closes += 1;
-    this.ctx.events.emit('close', { threadId: connection.threadId, reason });
-    if (reason === 'lost' || reason === 'timeout') connection.destroy();
-    else await closeWithin(connection);
+    slot.lease = undefined;
+    if (connection) {
+      this.ctx.stats.closes += 1;
+      this.ctx.events.emit('close', { threadId: connection.threadId, reason });
+      if (reason === 'lost' || reason === 'timeout' || reason === 'lapsed-lease') connection.destroy();
+      else await closeWithin(connection);
+    }
+    if (lease) {
+      this.ctx.leases?.unhold(lease);
+      if (lease.held && reason !== 'lapsed-lease') await this.ctx.leases?.release(lease.lease);
+    }
   }
 
   /** Closes every connection (`quit()`). */

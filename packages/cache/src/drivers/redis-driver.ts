@@ -12,28 +12,12 @@
  * `onProblem`, classified by the table in `redis-errors.ts`; a call that meanwhile waits in
  * ioredis' offline queue is attributed to that problem instead of being a bare timeout.
  */
-import { createHash } from 'node:crypto';
 import { readTokens } from '../tokens.js';
 import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './driver.js';
 import { ACQUIRE_LEASES, FILL, INIT_TAGS, RELEASE_LEASES } from './lua.js';
 import { createRedisClient, isClusterClient, isRedisClient, type RedisClient, type RedisConnection } from './redis-client.js';
 import { classifyRedisError, errorCode } from './redis-errors.js';
-
-class Script {
-  readonly sha: string;
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  async run(client: RedisClient, keys: readonly string[], args: ReadonlyArray<string | Buffer | number>): Promise<unknown> {
-    try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
-}
+import { Script } from './script.js';
 
 const acquire = new Script(ACQUIRE_LEASES);
 const release = new Script(RELEASE_LEASES);

@@ -108,6 +108,43 @@ export function runBudgetContract(label: string, make: BudgetFactory): void {
       }
     });
 
+    it("a lapsed lease nobody claimed is still its holder's: a renewal revives it", async () => {
+      const b = await budget({ limit: 2, share: 0.5, leaseTtlMs: 200 });
+      try {
+        const lease = granted(await b.acquire({ deadline: soon(1000) })).lease;
+        await b.bind(lease, 11);
+        await sleep(350); // lapsed; nobody wanted the seat
+        expect(await b.renew(lease)).toEqual({ held: true, waiting: 0 });
+        // Revived, it is live again: nobody can claim it now.
+        expect((await b.acquire({ deadline: soon(100) })).kind).toBe('timeout');
+      } finally {
+        await b.close();
+      }
+    });
+
+    it('no more claims at once than half the headroom holds; a bind lets the next claimer in', async () => {
+      // Limit 10, capacity 5: a headroom of 5, so at most 2 claimers connect before they kill.
+      const b = await budget({ limit: 10, share: 0.5, leaseTtlMs: 600 });
+      try {
+        const held = await Promise.all([1, 2, 3, 4, 5].map(() => b.acquire({ deadline: soon(1000) })));
+        await Promise.all(held.map((g, n) => b.bind(granted(g).lease, 100 + n)));
+        await sleep(700); // all five lapse
+        // (Well before a claim could lapse in its turn.)
+        const claims = await Promise.all([1, 2, 3].map(() => b.acquire({ deadline: soon(250) })));
+        const claimed = claims.filter((g): g is Extract<BudgetGrant, { kind: 'granted' }> => g.kind === 'granted');
+        expect(claimed).toHaveLength(2);
+        expect(new Set(claimed.map((g) => g.zombie)).size).toBe(2);
+        const third = b.acquire({ deadline: soon(2000) });
+        await sleep(50);
+        await b.bind((claimed[0] as Extract<BudgetGrant, { kind: 'granted' }>).lease, 200);
+        const next = granted(await third);
+        expect(next.zombie).toBeGreaterThanOrEqual(100);
+        expect(claimed.map((g) => g.zombie)).not.toContain(next.zombie);
+      } finally {
+        await b.close();
+      }
+    });
+
     it('renewal keeps a lease from lapsing', async () => {
       const b = await budget({ limit: 2, share: 0.5, leaseTtlMs: 300 });
       try {

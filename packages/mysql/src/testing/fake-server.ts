@@ -7,8 +7,8 @@
  */
 import type { ClassifiedError, ConnectionConfig, Driver, DriverConnection, QueryOutput, WriteResult } from '../driver/driver.js';
 import { classifyMysql2Error } from '../driver/mysql2/error-table.js';
-import { MARIADB_PROCESSLIST, MYSQL_PROCESSLIST } from '../processlist.js';
-import { KILL_STATEMENT, RDS_KILL_STATEMENT } from '../statements.js';
+import { LAPSED_RECHECK, MARIADB_PROCESSLIST, MYSQL_PROCESSLIST } from '../processlist.js';
+import { KILL_STATEMENT, LIMIT_STATEMENT, RDS_KILL_STATEMENT } from '../statements.js';
 
 export interface FakeThread {
   readonly id: number;
@@ -129,6 +129,13 @@ export class FakeServer implements Driver {
       this.beforeKill?.();
       return rows;
     }
+    if (text === LAPSED_RECHECK) {
+      const target = this.threads.get(values[0] as number);
+      const asleep = target?.alive === true && target.user === thread.user && target.command === 'Sleep';
+      this.beforeKill?.();
+      return asleep ? [{ id: target.id, idle: Math.floor((this.now() - target.since) / 1000) }] : [];
+    }
+    if (text === LIMIT_STATEMENT) return [{ maxConnections: this.maxConnections, maxUserConnections: this.maxUserConnections }];
     if (text === KILL_STATEMENT || text === RDS_KILL_STATEMENT) {
       const target = this.threads.get(values[0] as number);
       if (!target?.alive) throw serverError('ER_NO_SUCH_THREAD', 1094, 'Unknown thread id', 'HY000');

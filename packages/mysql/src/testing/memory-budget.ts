@@ -34,7 +34,10 @@ export class MemoryBudget implements ConnectionBudget {
   readonly #now: () => number;
   readonly #slots = new Map<string, Held>();
   readonly #queue: Waiter[] = [];
+  /** Slots claimed from a lapsed lease and not bound yet, with when the claim itself lapses. */
+  readonly #claims = new Map<string, number>();
   #capacity: number | undefined;
+  #limit = 0;
   #scout: string | undefined;
   #nextSlot = 0;
 
@@ -43,7 +46,7 @@ export class MemoryBudget implements ConnectionBudget {
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.#share = options.share ?? 0.8;
     this.#now = options.now ?? Date.now;
-    if (options.limit !== undefined) this.#capacity = this.#capacityOf(options.limit);
+    if (options.limit !== undefined) this.#setLimit(options.limit);
   }
 
   /** Slots whose lease has not lapsed. */
@@ -76,8 +79,10 @@ export class MemoryBudget implements ConnectionBudget {
         return { kind: 'timeout', waitedMs: this.#now() - started, queued: this.#queue.length };
       }
       // Wait for a release, a published limit, the earliest lapse, or the deadline.
-      const earliest = Math.min(...[...this.#slots.values()].map((held) => held.expiresAt));
-      const until = Math.min(remaining, Number.isFinite(earliest) ? Math.max(1, earliest - this.#now()) : remaining);
+      // (A lapsed lease that cannot be claimed yet waits for a bind's wake-up, not a timer.)
+      const now = this.#now();
+      const earliest = Math.min(...[...this.#slots.values()].map((held) => held.expiresAt).filter((at) => at > now));
+      const until = Math.min(remaining, Number.isFinite(earliest) ? Math.max(1, earliest - now) : remaining);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, until);
         const wake = () => {
@@ -113,10 +118,13 @@ export class MemoryBudget implements ConnectionBudget {
     for (const entry of this.#slots) {
       if (entry[1].expiresAt <= now && (lapsed === undefined || entry[1].expiresAt < lapsed[1].expiresAt)) lapsed = entry;
     }
-    if (lapsed) {
+    for (const [slot, until] of this.#claims) if (until <= now) this.#claims.delete(slot);
+    // Claimers connect before they kill: no more of them at once than half the headroom holds.
+    if (lapsed && this.#claims.size < this.#claimCap()) {
       const [slot, held] = lapsed;
       const zombie = held.threadId;
       this.#slots.set(slot, { token, threadId: undefined, expiresAt: now + this.leaseTtlMs });
+      if (zombie !== undefined) this.#claims.set(slot, now + this.leaseTtlMs);
       return { lease: { slot, token }, zombie, needsLimit: false };
     }
     return undefined;
@@ -131,33 +139,46 @@ export class MemoryBudget implements ConnectionBudget {
 
   async bind(lease: BudgetLease, threadId: number): Promise<BudgetLeaseState> {
     const held = this.#slots.get(lease.slot);
-    if (held?.token === lease.token) held.threadId = threadId;
+    if (held?.token === lease.token) {
+      held.threadId = threadId;
+      if (this.#claims.delete(lease.slot)) this.#queue[0]?.wake();
+    }
     return this.renew(lease);
   }
 
   async renew(lease: BudgetLease): Promise<BudgetLeaseState> {
     const held = this.#slots.get(lease.slot);
     const now = this.#now();
-    if (held?.token !== lease.token || held.expiresAt <= now) return { held: false, waiting: this.#queue.length };
+    // A lapsed lease nobody claimed is still the holder's: its seat was never given away, so nobody kills its thread.
+    if (held?.token !== lease.token) return { held: false, waiting: this.#queue.length };
     held.expiresAt = now + this.leaseTtlMs;
     return { held: true, waiting: this.#queue.length };
   }
 
   async release(lease: BudgetLease): Promise<void> {
-    if (this.#slots.get(lease.slot)?.token === lease.token) this.#slots.delete(lease.slot);
+    if (this.#slots.get(lease.slot)?.token === lease.token) {
+      this.#slots.delete(lease.slot);
+      this.#claims.delete(lease.slot);
+    }
     if (this.#scout === lease.slot) this.#scout = undefined;
     this.#queue[0]?.wake();
   }
 
   async publishLimit(limit: number): Promise<void> {
-    this.#capacity = this.#capacityOf(limit);
+    this.#setLimit(limit);
     this.#scout = undefined;
     this.#queue[0]?.wake();
   }
 
   async close(): Promise<void> {}
 
-  #capacityOf(limit: number): number {
-    return Math.max(1, Math.floor(limit * this.#share));
+  #claimCap(): number {
+    const capacity = this.#capacity ?? 1;
+    return Math.max(1, Math.floor((this.#limit - capacity) / 2));
+  }
+
+  #setLimit(limit: number): void {
+    this.#limit = limit;
+    this.#capacity = Math.max(1, Math.floor(limit * this.#share));
   }
 }
