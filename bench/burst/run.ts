@@ -1,15 +1,19 @@
 /**
  * The burst benchmark: the same fleet of simulated Lambda containers driven through plain mysql2
  * (one connection per container, never closed), serverless-mysql 2.1.0 (defaults, end() after each
- * invocation) and cachefront's connector (defaults, end() after each invocation), against a
- * throwaway MariaDB with max_connections = 40 and a dedicated user. `--runs N` repeats the whole
- * comparison N times, rotating the drivers' order, and reports medians.
+ * invocation), cachefront's connector (defaults, end() after each invocation) and cachefront with
+ * the fleet budget (each container adds `budget: createRedisBudget({ redis })`, on the Redis of
+ * CACHEFRONT_REDIS_URL, default redis://127.0.0.1:6379), against a throwaway MariaDB with
+ * max_connections = 40 and a dedicated user. `--runs N` repeats the whole comparison N times,
+ * rotating the drivers' order, and reports medians. `--scenario` picks a traffic shape:
+ * burst (3 waves × 100 containers × 5 invocations), spike (1 × 300 × 2), steady (5 × 30 × 20).
  *
- *   pnpm bench:burst -- --runs 5
+ *   pnpm bench:burst -- --runs 3 --scenario burst
  *   pnpm bench:burst -- --runs 3 --drivers serverless-mysql,cachefront --cachefront-options '{"backoffCapMs":100}'   # adds a tuned column
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
+import { createRedisBudget } from '@cachefront/cache';
 import {
   type AdminConfig,
   AdminSession,
@@ -47,11 +51,23 @@ const FLAGS = [
   { name: 'max-connections', description: "the server's max_connections", min: 5, max: 10_000, integer: true },
   { name: 'port', description: 'port of the throwaway MariaDB', min: 1024, max: 65_535, integer: true },
 ] as const satisfies readonly NumberFlag[];
-const STRING_FLAGS = ['cachefront-options', 'drivers'] as const;
+const STRING_FLAGS = ['cachefront-options', 'drivers', 'scenario'] as const;
+
+/** The traffic shapes of issue 10's table; flags given after them still change single values. */
+const SCENARIOS = {
+  burst: { containers: 100, waves: 3, invocationsPerWave: 5 },
+  spike: { containers: 300, waves: 1, invocationsPerWave: 2 },
+  steady: { containers: 30, waves: 5, invocationsPerWave: 20 },
+} as const satisfies Record<string, Partial<BurstPlan>>;
+type Scenario = keyof typeof SCENARIOS;
+
+const REDIS_URL = process.env['CACHEFRONT_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+let budgetRuns = 0;
 
 const CACHEFRONT = 'cachefront';
 const SERVERLESS_MYSQL = 'serverless-mysql';
 const TUNED = 'cachefront (tuned)';
+const BUDGET = 'cachefront + budget';
 
 interface RunRecord {
   readonly run: number;
@@ -62,7 +78,16 @@ interface RunRecord {
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const { help, numbers, strings } = parseFlags(argv, FLAGS, STRING_FLAGS);
-  const plan: BurstPlan = planFromFlags(numbers);
+  const scenario = strings.scenario as Scenario | undefined;
+  if (scenario !== undefined && !(scenario in SCENARIOS)) throw new RangeError(`--scenario: choose from ${Object.keys(SCENARIOS).join(', ')}.`);
+  const preset: Partial<BurstPlan> = scenario === undefined ? {} : SCENARIOS[scenario];
+  const flagged = planFromFlags(numbers);
+  const plan: BurstPlan = {
+    ...flagged,
+    containers: numbers.containers ?? preset.containers ?? flagged.containers,
+    waves: numbers.waves ?? preset.waves ?? flagged.waves,
+    invocationsPerWave: numbers.invocations ?? preset.invocationsPerWave ?? flagged.invocationsPerWave,
+  };
   const runs = numbers.runs ?? 1;
   const maxConnections = numbers['max-connections'] ?? 40;
   const port = numbers.port ?? 3310;
@@ -70,7 +95,7 @@ async function main(): Promise<number> {
   if (help) {
     const defaults = { runs, ...planDefaults(plan), 'max-connections': maxConnections, port };
     console.log(
-      `Usage: pnpm bench:burst -- [flags]\n\n${flagsHelp(FLAGS, defaults)}\n  --cachefront-options JSON   also run a cachefront column with these createConnector options\n  --drivers LIST              comma-separated subset of mysql2,serverless-mysql,cachefront (default all)`,
+      `Usage: pnpm bench:burst -- [flags]\n\n${flagsHelp(FLAGS, defaults)}\n  --scenario NAME             burst, spike or steady (the plan's shape; other flags still apply)\n  --cachefront-options JSON   also run a cachefront column with these createConnector options\n  --drivers LIST              comma-separated subset of mysql2,serverless-mysql,cachefront,cachefront + budget (default all)`,
     );
     return 0;
   }
@@ -79,6 +104,7 @@ async function main(): Promise<number> {
     ['mysql2', plainMysql2Adapter],
     [SERVERLESS_MYSQL, serverlessMysqlAdapter],
     [CACHEFRONT, () => cachefrontAdapter()],
+    [BUDGET, budgetAdapter],
   ];
   const wanted = strings.drivers?.split(',').map((name) => name.trim());
   const unknown = wanted?.filter((name) => !available.some(([known]) => known === name)) ?? [];
@@ -136,12 +162,26 @@ async function main(): Promise<number> {
     const ratios = p99Ratios(records, CACHEFRONT);
     console.log(`\nMedians of ${records.length} run(s):\n\n${formatTextTable(columns)}\n`);
     for (const line of goalLines(columns, ratios, maxConnections)) console.log(line);
+    const budgetRatios = p99Ratios(records, BUDGET);
+    const retryRatios = counterRatios(records, BUDGET, 'retries');
+    for (const line of budgetGoalLines(columns, budgetRatios, retryRatios, scenario)) console.log(line);
     const tunedRatios = tuned ? p99Ratios(records, TUNED) : [];
     if (tuned)
       console.log(`  ${TUNED} p99 / serverless-mysql p99: median ${formatRatio(tunedRatios)} (runs: ${tunedRatios.map((r) => r.toFixed(2)).join(', ')})`);
 
     const command = `pnpm bench:burst${argv.length > 0 ? ` -- ${argv.map(shellQuote).join(' ')}` : ''}`;
-    const file = await saveResults({ command, plan, maxConnections, version: version?.version ?? '?', records, columns, ratios, tunedRatios });
+    const file = await saveResults({
+      command,
+      plan,
+      maxConnections,
+      version: version?.version ?? '?',
+      records,
+      columns,
+      ratios,
+      tunedRatios,
+      budgetRatios,
+      retryRatios,
+    });
     console.log(`\nSaved ${file} (.json and .md).`);
     return stop.signal.aborted ? 130 : 0;
   } finally {
@@ -151,6 +191,13 @@ async function main(): Promise<number> {
     console.log(`Stopped the MariaDB on ${port}.`);
     stop.release();
   }
+}
+
+/** cachefront with the fleet budget: each container opens its own budget client, on a budget name of this run's own. */
+function budgetAdapter(): DriverAdapter {
+  budgetRuns += 1;
+  const name = `bench-${process.pid}-${budgetRuns}`;
+  return cachefrontAdapter({ name: BUDGET, budget: () => createRedisBudget({ redis: REDIS_URL, name }) });
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
@@ -184,6 +231,36 @@ function p99Ratios(records: readonly RunRecord[], driver: string): number[] {
   });
 }
 
+/** Per run: a driver's counter divided by serverless-mysql's on the same run (runs where serverless-mysql's is 0 are left out). */
+function counterRatios(records: readonly RunRecord[], driver: string, counter: 'retries'): number[] {
+  return records.flatMap((record) => {
+    const mine = record.results.find((result) => result.driver === driver)?.counters[counter];
+    const peer = record.results.find((result) => result.driver === SERVERLESS_MYSQL)?.counters[counter];
+    return mine !== undefined && peer !== undefined && peer > 0 ? [mine / peer] : [];
+  });
+}
+
+/** Issue 10's goals for the budget column: no failures, p99 ≤ 0.25× serverless-mysql's (≤ 1× in steady), refused connects ≤ 0.1×. */
+function budgetGoalLines(
+  columns: readonly MedianColumn[],
+  ratios: readonly number[],
+  retryRatios: readonly number[],
+  scenario: Scenario | undefined,
+): string[] {
+  const budget = columns.find((column) => column.driver === BUDGET);
+  if (!budget || ratios.length === 0) return [];
+  const p99Goal = scenario === 'steady' ? 1 : 0.25;
+  const p99 = median(ratios);
+  const retries = retryRatios.length === 0 ? 0 : median(retryRatios);
+  const check = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  return [
+    `${BUDGET} goals:`,
+    `  zero failures: ${check(budget.totalFailed === 0)} (${budget.totalFailed} failed invocations over ${budget.runs} runs)`,
+    `  p99 at most ${p99Goal}× serverless-mysql's: ${check(p99 <= p99Goal)} (median of per-run ratios ${p99.toFixed(2)}; runs: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+    `  connect retries at most 0.1× serverless-mysql's: ${check(retries <= 0.1)} (median of per-run ratios ${retries.toFixed(3)})`,
+  ];
+}
+
 function formatRatio(ratios: readonly number[]): string {
   return ratios.length === 0 ? 'n/a' : median(ratios).toFixed(2);
 }
@@ -211,6 +288,8 @@ interface SavedResults {
   readonly columns: readonly MedianColumn[];
   readonly ratios: readonly number[];
   readonly tunedRatios: readonly number[];
+  readonly budgetRatios: readonly number[];
+  readonly retryRatios: readonly number[];
 }
 
 /** Writes bench/results/burst-<time>.json (every run) and .md (the median table); returns the path stem. */
@@ -230,6 +309,12 @@ async function saveResults(saved: SavedResults): Promise<string> {
     formatMarkdownTable(saved.columns),
     '',
     `cachefront p99 / serverless-mysql p99 per run: ${saved.ratios.map((r) => r.toFixed(2)).join(', ')} (median ${formatRatio(saved.ratios)})`,
+    ...(saved.budgetRatios.length > 0
+      ? [
+          `${BUDGET} p99 / serverless-mysql p99 per run: ${saved.budgetRatios.map((r) => r.toFixed(2)).join(', ')} (median ${formatRatio(saved.budgetRatios)})`,
+          `${BUDGET} connect retries / serverless-mysql's per run: ${saved.retryRatios.map((r) => r.toFixed(3)).join(', ')} (median ${saved.retryRatios.length === 0 ? 'n/a' : median(saved.retryRatios).toFixed(3)})`,
+        ]
+      : []),
     '',
   ].join('\n');
   await writeFile(new URL(`${stem}.md`, directory), markdown);

@@ -38,7 +38,7 @@ describe('the Redis budget', () => {
     expect(budget.name).toBe('default');
   });
 
-  it('keeps every key of a budget in one slot of the cluster', async () => {
+  it('keeps every key of a budget in one slot of the cluster, each with a TTL', async () => {
     await ready(cluster);
     const name = unique('slot');
     const budget = createRedisBudget({ redis: cluster, name, limit: 4, share: 0.5 });
@@ -52,6 +52,12 @@ describe('the Redis budget', () => {
     expect(keys.length).toBeGreaterThanOrEqual(4);
     const slots = new Set(await Promise.all(keys.map((key) => cluster.cluster('KEYSLOT', key))));
     expect(slots.size).toBe(1);
+    // Invariant 7: every key has a TTL (a day past its last use at most).
+    for (const key of keys) {
+      const ttl = await cluster.pttl(key);
+      expect(ttl, key).toBeGreaterThan(0);
+      expect(ttl, key).toBeLessThanOrEqual(86_400_000);
+    }
     expect((await waiting).kind).toBe('timeout');
     expect(await budget.inspect()).toMatchObject({ taken: 2, lapsed: 0, waiting: 0, limit: 4, capacity: 2 });
     await budget.close();

@@ -54,7 +54,9 @@ export type CounterName =
   /** Connections replaced after they were found dead. */
   | 'reconnects'
   /** Processlist reads made to check utilization. */
-  | 'usageChecks';
+  | 'usageChecks'
+  /** Slots of a fleet budget handed over at end() because other containers waited. */
+  | 'handOvers';
 
 /** Counters a driver reports over a whole run. A counter the library cannot observe is left out. */
 export type DriverCounters = Readonly<Partial<Record<CounterName, number>>>;

@@ -26,6 +26,7 @@ const COUNTER_ROWS: ReadonlyArray<readonly [CounterName, string]> = [
   ['closes', 'own connection closed'],
   ['reconnects', 'reconnects'],
   ['usageChecks', 'processlist checks'],
+  ['handOvers', 'budget hand-overs'],
 ];
 
 /** One row per metric, one column per driver. */

@@ -55,7 +55,7 @@ export interface BudgetAcquireOptions {
 export interface BudgetLeaseState {
   /** Whether the lease is still this holder's. False: it lapsed, and another container may be killing its thread. */
   readonly held: boolean;
-  /** Containers waiting for a slot right now: a holder with nothing to do hands its slot over at `end()`. */
+  /** Containers waiting for a slot right now: when there are any, a holder asks `handOver` at `end()`. */
   readonly waiting: number;
 }
 
@@ -74,6 +74,15 @@ export interface ConnectionBudget {
   bind(lease: BudgetLease, threadId: number): Promise<BudgetLeaseState>;
   /** Extends the lease by its TTL. */
   renew(lease: BudgetLease): Promise<BudgetLeaseState>;
+  /**
+   * At a holder's `end()`, when others wait: whether to give the slot up — when the waiters (those
+   * past the budget's grace, if it has one) outnumber the seats already free or being handed over
+   * for them; decided atomically, so no two holders give a seat up for the same waiter. True:
+   * close the connection, then `release` the lease (which wakes the head waiter; until then the
+   * seat stays taken, so the server never holds both connections); also true when the lease is no
+   * longer this holder's. False: keep the connection warm.
+   */
+  handOver(lease: BudgetLease): Promise<boolean>;
   /** Gives the slot back (its connection is closed, or never opened); wakes the head waiter. */
   release(lease: BudgetLease): Promise<void>;
   /** The database's limit, `LEAST(@@max_connections, @@max_user_connections)`, as a scout read it. */

@@ -93,12 +93,15 @@ export class Housekeeping {
   /** Hands the slot over when others wait for one (closes the connection, releases the lease); keeps it warm otherwise. */
   async #budgetEnd(slot: Slot, held: HeldLease, leases: LeaseKeeper): Promise<EndResult> {
     const { stats, events } = this.ctx;
-    if (!(await leases.handOver(held))) return KEPT;
+    const verdict = await leases.handOver(held);
+    if (verdict === 'keep') return KEPT;
     this.pool.take(slot);
     try {
-      stats.handOvers += 1;
-      events.emit('handOver', { budget: leases.budget.name, threadId: held.threadId, waiting: held.waiting });
-      await this.pool.close(slot, held.held ? 'hand-over' : 'lapsed-lease');
+      if (verdict === 'hand-over') {
+        stats.handOvers += 1;
+        events.emit('handOver', { budget: leases.budget.name, threadId: held.threadId, waiting: held.waiting });
+      }
+      await this.pool.close(slot, verdict === 'hand-over' ? 'hand-over' : 'lapsed-lease');
       return HANDED_OVER;
     } finally {
       this.pool.release(slot);

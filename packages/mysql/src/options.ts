@@ -219,7 +219,7 @@ export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
   };
 }
 
-const BUDGET_METHODS = ['acquire', 'bind', 'renew', 'release', 'publishLimit', 'close'] as const;
+const BUDGET_METHODS = ['acquire', 'bind', 'renew', 'handOver', 'release', 'publishLimit', 'close'] as const;
 
 function checkBudget(budget: ConnectionBudget): void {
   const shaped =

@@ -1,12 +1,17 @@
-import { type Connector, type ConnectorOptions, createConnector, sql } from '@cachefront/mysql';
+import { type ConnectionBudget, type Connector, type ConnectorOptions, createConnector, sql } from '@cachefront/mysql';
 import type { AppDatabase, ContainerClient, DriverAdapter, InvocationWork } from '../driver-adapter.js';
 import { CounterSet } from '../driver-adapter.js';
 
 export interface CachefrontAdapterOptions {
   /** Name in the report. @default 'cachefront' */
   readonly name?: string;
-  /** Connector options other than `connection`; the connector's defaults otherwise. */
-  readonly connector?: Omit<ConnectorOptions, 'connection'>;
+  /** Connector options other than `connection` and `budget`; the connector's defaults otherwise. */
+  readonly connector?: Omit<ConnectorOptions, 'connection' | 'budget'>;
+  /**
+   * The fleet budget of each container: called once per container, as each Lambda container
+   * creates its own (`createRedisBudget({ redis: process.env.REDIS_URL })`); closed with it.
+   */
+  readonly budget?: () => ConnectionBudget;
 }
 
 /**
@@ -14,23 +19,27 @@ export interface CachefrontAdapterOptions {
  * invocation's deadline set from the platform's timeout, `end()` after every invocation.
  */
 export function cachefrontAdapter(options: CachefrontAdapterOptions = {}): DriverAdapter {
-  const counters = new CounterSet(['connects', 'retries', 'kills', 'closes', 'reconnects', 'usageChecks']);
+  const counters = new CounterSet(['connects', 'retries', 'kills', 'closes', 'reconnects', 'usageChecks', ...(options.budget ? (['handOvers'] as const) : [])]);
   const tuned = options.connector !== undefined && Object.keys(options.connector).length > 0;
+  const how = [tuned ? `options ${JSON.stringify(options.connector)}` : 'defaults', ...(options.budget ? ['a fleet budget per container'] : [])].join(', ');
   return {
     name: options.name ?? 'cachefront',
-    description: `@cachefront/mysql connector, end() after each invocation${tuned ? `, options ${JSON.stringify(options.connector)}` : ', defaults'}`,
+    description: `@cachefront/mysql connector, end() after each invocation, ${how}`,
     counters: () => counters.snapshot(),
-    createClient: (database) => new CachefrontClient(database, counters, options.connector ?? {}),
+    createClient: (database) => new CachefrontClient(database, counters, options.connector ?? {}, options.budget?.()),
   };
 }
 
 class CachefrontClient implements ContainerClient {
   readonly #connector: Connector;
+  readonly #budget: ConnectionBudget | undefined;
   #threadId: number | undefined;
 
-  constructor(database: AppDatabase, counters: CounterSet, options: Omit<ConnectorOptions, 'connection'>) {
+  constructor(database: AppDatabase, counters: CounterSet, options: Omit<ConnectorOptions, 'connection'>, budget: ConnectionBudget | undefined) {
     const { host, port, user, password } = database;
-    this.#connector = createConnector({ ...options, connection: { host, port, user, password, database: database.database } });
+    this.#budget = budget;
+    this.#connector = createConnector({ ...options, connection: { host, port, user, password, database: database.database }, budget });
+    this.#connector.on('handOver', () => counters.add('handOvers'));
     this.#connector.on('connect', ({ threadId }) => {
       counters.add('connects');
       this.#threadId = threadId;
@@ -59,7 +68,8 @@ class CachefrontClient implements ContainerClient {
     return this.#threadId;
   }
 
-  dispose(): Promise<void> {
-    return this.#connector.quit();
+  async dispose(): Promise<void> {
+    await this.#connector.quit();
+    await this.#budget?.close();
   }
 }

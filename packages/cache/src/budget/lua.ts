@@ -10,7 +10,9 @@
  * - `tok`    HASH slot -> holder's token; `tid` HASH slot -> MySQL thread id (once bound);
  * - `claims` ZSET slot -> expiry, for slots claimed from a lapsed lease and not bound yet: at most
  *            `claimCap` at once, so the claimers always fit in the headroom before they kill;
- * - `queue`  ZSET waiter -> arrival number (FIFO); `alive` ZSET waiter -> when it counts as gone;
+ * - `handing` ZSET slot -> expiry, for seats whose holder is closing its connection to hand over;
+ * - `queue`  ZSET waiter -> arrival (ms × 1000 + a sequence number: FIFO, and how long it has
+ *            waited); `alive` ZSET waiter -> when it counts as gone;
  * - `wake:<waiter>` LIST: the waiter's blocking pop is woken by a push to it;
  * - `limit`  the database's limit (no expiry); `fresh` present while the limit is recent;
  *            `scout` the slot whose holder reads the limit while none is known.
@@ -28,6 +30,7 @@ local function prune()
     redis.call('DEL', p .. 'wake:' .. w)
   end
   redis.call('ZREMRANGEBYSCORE', p .. 'claims', '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', p .. 'handing', '-inf', now)
 end
 local function wake()
   local head = redis.call('ZRANGE', p .. 'queue', 0, 0)[1]
@@ -35,6 +38,13 @@ local function wake()
     redis.call('LPUSH', p .. 'wake:' .. head, '1')
     redis.call('LTRIM', p .. 'wake:' .. head, 0, 0)
     redis.call('PEXPIRE', p .. 'wake:' .. head, 60000)
+  end
+end
+-- Every key of the budget lives a day past its last use (fresh, scout and wake lists have their own
+-- shorter TTLs): a fleet gone quiet leaves nothing behind, and a day outlasts any lease.
+local function touch()
+  for _, k in ipairs({'exp', 'tok', 'tid', 'claims', 'handing', 'queue', 'alive', 'limit', 'slots', 'arrivals'}) do
+    redis.call('PEXPIRE', p .. k, 86400000)
   end
 end
 prune()
@@ -60,9 +70,11 @@ local function nextLapse()
 end
 local function wait()
   if redis.call('ZSCORE', p .. 'queue', waiter) == false then
-    redis.call('ZADD', p .. 'queue', redis.call('INCR', p .. 'arrivals'), waiter)
+    -- Arrival order, and the arrival time (ms) a hand-over reads: now * 1000 + a sequence number.
+    redis.call('ZADD', p .. 'queue', now * 1000 + redis.call('INCR', p .. 'arrivals') % 1000, waiter)
   end
   redis.call('ZADD', p .. 'alive', now + aliveMs, waiter)
+  touch()
   return {0, nextLapse(), redis.call('ZCARD', p .. 'queue')}
 end
 local head = redis.call('ZRANGE', p .. 'queue', 0, 0)[1]
@@ -96,6 +108,7 @@ redis.call('ZREM', p .. 'alive', waiter)
 redis.call('DEL', p .. 'wake:' .. waiter)
 -- The next waiter may fit too (several seats came free at once): let it try.
 wake()
+touch()
 return {1, slot, zombie, needsLimit, redis.call('ZCARD', p .. 'queue')}`;
 
 /**
@@ -113,6 +126,7 @@ if thread ~= '' then
   -- A bound claim frees a place among the claimers: the head waiter may claim the next lapsed lease.
   if redis.call('ZREM', p .. 'claims', slot) == 1 then wake() end
 end
+touch()
 return {1, waiting}`;
 
 /** ARGV = slot, token. Frees a seat still held with the token, and wakes the head waiter. */
@@ -123,10 +137,37 @@ if redis.call('HGET', p .. 'tok', slot) == token then
   redis.call('HDEL', p .. 'tok', slot)
   redis.call('HDEL', p .. 'tid', slot)
   redis.call('ZREM', p .. 'claims', slot)
+  redis.call('ZREM', p .. 'handing', slot)
   if redis.call('GET', p .. 'scout') == slot then redis.call('DEL', p .. 'scout') end
 end
 wake()
+touch()
 return 0`;
+
+/**
+ * ARGV = slot, token, grace ms, share, fixed limit ('' = the published one). At a holder's `end()`:
+ * decides whether it gives its seat up — when waiters that have waited at least the grace
+ * outnumber the seats already free or being handed over for them, so no two holders give a seat
+ * up for the same waiter. The seat is marked as being handed over; the holder closes its
+ * connection, then releases it (RELEASE), which wakes the head waiter: the server never sees the
+ * waiter's connection before the holder's is gone. Returns 1 when the holder must close its
+ * connection (handing over, or no longer its lease), 0 when it keeps it.
+ */
+export const HAND_OVER = `${PRELUDE}
+local slot, token, grace, share, fixed = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+if redis.call('HGET', p .. 'tok', slot) ~= token then return 1 end
+local limit = tonumber(fixed ~= '' and fixed or redis.call('GET', p .. 'limit'))
+if limit == nil then return 0 end
+local capacity = math.max(1, math.floor(limit * share))
+local free = math.max(0, capacity - redis.call('ZCARD', p .. 'exp'))
+local overdue = redis.call('ZCOUNT', p .. 'queue', '-inf', (now - grace) * 1000 + 999)
+local handing = redis.call('ZCARD', p .. 'handing')
+if redis.call('ZSCORE', p .. 'handing', slot) then return 1 end
+if overdue <= free + handing then return 0 end
+-- The seat stays taken until the holder has closed its connection and released it.
+redis.call('ZADD', p .. 'handing', now + 10000, slot)
+touch()
+return 1`;
 
 /** ARGV = waiter id. A waiter that gives up (its deadline passed) leaves the queue, and the next one is woken. */
 export const LEAVE = `${PRELUDE}
@@ -135,6 +176,7 @@ redis.call('ZREM', p .. 'queue', waiter)
 redis.call('ZREM', p .. 'alive', waiter)
 redis.call('DEL', p .. 'wake:' .. waiter)
 wake()
+touch()
 return 0`;
 
 /** ARGV = limit, freshness ms. Records the database's limit as a scout read it, and wakes the head waiter. */
@@ -143,6 +185,7 @@ redis.call('SET', p .. 'limit', ARGV[1])
 redis.call('SET', p .. 'fresh', '1', 'PX', tonumber(ARGV[2]))
 redis.call('DEL', p .. 'scout')
 wake()
+touch()
 return 0`;
 
 /** No ARGV. The budget as the store sees it: {seats taken, lapsed leases, waiting, limit or -1}. */

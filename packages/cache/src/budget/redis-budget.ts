@@ -23,7 +23,7 @@ import { classifyRedisError, errorCode } from '../drivers/redis-errors.js';
 import { Script } from '../drivers/script.js';
 import { BudgetUnavailableError, CacheOptionsError } from '../errors.js';
 import { CircuitBreaker } from '../runtime/breaker.js';
-import { ACQUIRE, INSPECT, LEAVE, PUBLISH_LIMIT, RELEASE, RENEW } from './lua.js';
+import { ACQUIRE, HAND_OVER, INSPECT, LEAVE, PUBLISH_LIMIT, RELEASE, RENEW } from './lua.js';
 
 export interface RedisBudgetOptions {
   /**
@@ -53,6 +53,13 @@ export interface RedisBudgetOptions {
    * Without it, the first container to connect reads it, and the budget caches it for an hour.
    */
   limit?: number;
+  /**
+   * How long a waiter must have waited before a holder gives its slot up at `end()`. 0: whenever a
+   * waiter has no free seat. More: fewer reconnects in a fleet that runs just over its capacity
+   * all the time, but a holder whose last invocation ends inside the grace keeps its slot while
+   * it is idle, until its lease lapses (`leaseTtlMs`), and waiters may time out meanwhile. @default 0
+   */
+  handOverAfterMs?: number;
   /** Timeout of every Redis call but a waiter's blocking pop. Past it the connector falls back. @default 200 */
   commandTimeoutMs?: number;
   /** Consecutive Redis failures that open the budget's circuit breaker. @default 3 */
@@ -65,6 +72,7 @@ export const DEFAULT_BUDGET_OPTIONS = Object.freeze({
   name: 'default',
   share: 0.8,
   leaseTtlMs: 30_000,
+  handOverAfterMs: 0,
   commandTimeoutMs: 200,
   breakerThreshold: 3,
   breakerOpenMs: 2000,
@@ -123,6 +131,7 @@ const LIMIT_FRESH_MS = 3600_000;
 const acquireScript = new Script(ACQUIRE);
 const renewScript = new Script(RENEW);
 const releaseScript = new Script(RELEASE);
+const handOverScript = new Script(HAND_OVER);
 const leaveScript = new Script(LEAVE);
 const publishScript = new Script(PUBLISH_LIMIT);
 const inspectScript = new Script(INSPECT);
@@ -214,6 +223,11 @@ export class RedisBudget implements ConnectionBudget {
 
   async renew(lease: BudgetLease): Promise<BudgetLeaseState> {
     return this.#renew(lease, '');
+  }
+
+  async handOver(lease: BudgetLease): Promise<boolean> {
+    const { handOverAfterMs, share, limit } = this.#options;
+    return (await this.#call(handOverScript, [lease.slot, lease.token, handOverAfterMs, share, limit ?? ''])) === 1;
   }
 
   async release(lease: BudgetLease): Promise<void> {
@@ -315,6 +329,9 @@ function checkBudgetOptions(options: Required<Omit<RedisBudgetOptions, 'redis' |
   }
   if (typeof options.share !== 'number' || !(options.share > 0 && options.share <= 1)) {
     throw new CacheOptionsError('The budget `share` must be a number in (0, 1].');
+  }
+  if (typeof options.handOverAfterMs !== 'number' || !(options.handOverAfterMs >= 0) || !Number.isFinite(options.handOverAfterMs)) {
+    throw new CacheOptionsError('The budget `handOverAfterMs` must be a number of ms ≥ 0.');
   }
   for (const name of ['leaseTtlMs', 'commandTimeoutMs', 'breakerOpenMs'] as const) {
     const value = options[name];

@@ -13,7 +13,7 @@ const USER = 'app';
 const TTL = 30_000;
 
 /** Containers of one fleet on one fake server and one budget, all on a manual clock. */
-function fleet(budgetOptions: { limit?: number; share?: number } = { limit: 10, share: 0.1 }, { realClock = false } = {}) {
+function fleet(budgetOptions: { limit?: number; share?: number; handOverAfterMs?: number } = { limit: 10, share: 0.1 }, { realClock = false } = {}) {
   const clock = { now: 1_000_000 };
   const now = realClock ? Date.now : () => clock.now;
   const fake = new FakeServer({ now });
@@ -63,8 +63,8 @@ describe('connector with a fleet budget', () => {
     expect(db.stats()).toMatchObject({ openConnections: 1, usageChecks: 0, budgetGrants: 1 });
   });
 
-  it('hands its slot over at end() when another container waits, and keeps it when nobody does', async () => {
-    const { fake, budget, container } = fleet({ limit: 10, share: 0.1 }); // capacity 1
+  it('hands its slot over at end() once another container has waited past the grace, and keeps it when nobody does', async () => {
+    const { clock, fake, budget, container } = fleet({ limit: 10, share: 0.1, handOverAfterMs: 50 }); // capacity 1
     const a = container();
     const b = container();
     await a.db.query(sql`SELECT 1`);
@@ -73,6 +73,11 @@ describe('connector with a fleet budget', () => {
     const waiting = b.db.query(sql`SELECT 2`);
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(budget.waiting).toBe(1);
+    // b has waited less than the grace (50 ms): a keeps its connection for one more invocation.
+    await a.db.query(sql`SELECT 1`);
+    expect(await a.db.end()).toMatchObject({ checked: true });
+    expect(a.db.stats()).toMatchObject({ openConnections: 1, handOvers: 0 });
+    clock.now += 60;
     await a.db.query(sql`SELECT 1`); // its renewal learns that one waits
     await Promise.resolve();
     expect(await a.db.end()).toMatchObject({ checked: true, closed: true });
@@ -179,6 +184,9 @@ describe('connector with a fleet budget', () => {
       renew: async () => {
         throw down;
       },
+      handOver: async () => {
+        throw down;
+      },
       release: async () => {
         throw down;
       },
@@ -206,6 +214,7 @@ describe('connector with a fleet budget', () => {
       acquire: (options) => (reachable ? budget.acquire(options) : Promise.reject(new Error('down'))),
       bind: (lease, threadId) => budget.bind(lease, threadId),
       renew: (lease) => budget.renew(lease),
+      handOver: (lease) => budget.handOver(lease),
       release: (lease) => budget.release(lease),
       publishLimit: (limit) => budget.publishLimit(limit),
       close: async () => {},
@@ -239,6 +248,10 @@ describe('connector with a fleet budget', () => {
       renew: (lease) => {
         calls.push('renew');
         return budget.renew(lease);
+      },
+      handOver: (lease) => {
+        calls.push('handOver');
+        return budget.handOver(lease);
       },
       release: (lease) => {
         calls.push('release');

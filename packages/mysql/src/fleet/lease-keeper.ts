@@ -144,7 +144,7 @@ export class LeaseKeeper {
       if (!held.renewedThisInvocation || idleMs >= RENEW_INTERVAL_MS) this.renew(held);
       return OK;
     }
-    const state = await this.#call(() => this.budget.renew(held.lease));
+    const state = await this.#callStore(() => this.budget.renew(held.lease));
     held.renewedThisInvocation = true;
     if (state === undefined) return OK; // the store is down: the processlist mode trusts the connection, as without a budget
     held.renewedAt = opts.now();
@@ -174,14 +174,18 @@ export class LeaseKeeper {
   }
 
   /**
-   * At `end()`: whether to hand the slot over (others wait for one) or keep the connection warm.
-   * Sends nothing; waits for this invocation's renewal when it is still in flight (it went out
-   * beside the statements, and its answer says who waits; the store's own timeout bounds it).
+   * At `end()`: keep the connection warm, or close it — its slot handed over to a waiter (the
+   * budget decides, atomically, when one has waited past its grace), or its lease lapsed. Sends
+   * nothing when the last renewal saw nobody waiting; waits for this invocation's renewal when it
+   * is still in flight (it went out beside the statements, and its answer says who waits).
    */
-  async handOver(held: HeldLease): Promise<boolean> {
+  async handOver(held: HeldLease): Promise<'keep' | 'hand-over' | 'lapsed'> {
     held.renewedThisInvocation = false;
     if (held.pending !== undefined) await held.pending;
-    return !held.held || held.waiting > 0;
+    if (!held.held) return 'lapsed';
+    if (held.waiting === 0) return 'keep';
+    // Closing the connection then releases the slot: the waiter connects only once this one is gone.
+    return (await this.#callStore(() => this.budget.handOver(held.lease))) === true ? 'hand-over' : 'keep';
   }
 
   /** The store answered or failed: moves in and out of the processlist mode, with an event on each change. */
@@ -241,11 +245,11 @@ export class LeaseKeeper {
   }
 
   /** A store call bounded by `adminTimeoutMs`; undefined when the store failed (and the mode changed to processlist). */
-  async #call(run: () => Promise<BudgetLeaseState>): Promise<BudgetLeaseState | undefined> {
+  async #callStore<T>(run: () => Promise<T>): Promise<T | undefined> {
     try {
-      const state = await withTimeout(run, this.ctx.opts.adminTimeoutMs, storeTimeout);
+      const result = await withTimeout(run, this.ctx.opts.adminTimeoutMs, storeTimeout);
       this.#store(true);
-      return state;
+      return result;
     } catch (error) {
       this.#store(false, error);
       return undefined;
@@ -253,7 +257,7 @@ export class LeaseKeeper {
   }
 
   #track(held: HeldLease, call: Promise<BudgetLeaseState>): void {
-    const pending = this.#call(() => call).then((state) => {
+    const pending = this.#callStore(() => call).then((state) => {
       if (state !== undefined) this.#record(held, state);
       if (held.pending === pending) held.pending = undefined;
     });

@@ -14,6 +14,8 @@ export interface BudgetFactoryOptions {
   readonly limit?: number;
   /** Share of the limit admitted. */
   readonly share: number;
+  /** How long the head waiter waits before a holder's `handOver` gives its slot up. */
+  readonly handOverAfterMs: number;
 }
 
 export type BudgetFactory = (options: BudgetFactoryOptions) => ConnectionBudget | Promise<ConnectionBudget>;
@@ -33,7 +35,8 @@ function granted(grant: BudgetGrant): Extract<BudgetGrant, { kind: 'granted' }> 
 
 export function runBudgetContract(label: string, make: BudgetFactory): void {
   describe(`fleet budget contract: ${label}`, () => {
-    const budget = (options: Partial<BudgetFactoryOptions> = {}) => make({ name: uniqueName(), leaseTtlMs: 2000, limit: 10, share: 0.5, ...options });
+    const budget = (options: Partial<BudgetFactoryOptions> = {}) =>
+      make({ name: uniqueName(), leaseTtlMs: 2000, limit: 10, share: 0.5, handOverAfterMs: 50, ...options });
 
     it('admits its capacity (a share of the limit), then queues; a release wakes the head waiter', async () => {
       const b = await budget({ limit: 10, share: 0.3 });
@@ -140,6 +143,33 @@ export function runBudgetContract(label: string, make: BudgetFactory): void {
         const next = granted(await third);
         expect(next.zombie).toBeGreaterThanOrEqual(100);
         expect(claimed.map((g) => g.zombie)).not.toContain(next.zombie);
+      } finally {
+        await b.close();
+      }
+    });
+
+    it('a hand-over gives a seat up only for a waiter past the grace, and only one seat per waiter', async () => {
+      const b = await budget({ limit: 4, share: 0.5, handOverAfterMs: 100 });
+      try {
+        const [one, two] = (await Promise.all([1, 2].map(() => b.acquire({ deadline: soon(1000) })))).map((g) => granted(g).lease) as [
+          BudgetLease,
+          BudgetLease,
+        ];
+        expect(await b.handOver(one)).toBe(false); // nobody waits
+        const waiter = b.acquire({ deadline: soon(3000) });
+        await sleep(20);
+        expect(await b.handOver(one)).toBe(false); // it has not waited past the grace yet
+        await sleep(150);
+        const given = await Promise.all([b.handOver(one), b.handOver(two)]);
+        expect(given.filter(Boolean)).toHaveLength(1);
+        const gone = given[0] ? one : two;
+        // The seat stays taken until the holder, its connection closed, releases it.
+        await sleep(50);
+        expect(await b.renew(gone)).toEqual({ held: true, waiting: 1 });
+        await b.release(gone);
+        const next = granted(await waiter);
+        expect(next.zombie).toBeUndefined();
+        expect(await b.handOver(gone)).toBe(true); // no longer its lease: close the connection
       } finally {
         await b.close();
       }

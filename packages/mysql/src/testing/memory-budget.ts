@@ -9,6 +9,8 @@ export interface MemoryBudgetOptions {
   readonly share?: number;
   /** The database's limit, when known up front (no scout). */
   readonly limit?: number;
+  /** How long a waiter must have waited before a holder gives its slot up at `end()`. @default 0 */
+  readonly handOverAfterMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -21,6 +23,8 @@ interface Held {
 
 interface Waiter {
   readonly wake: () => void;
+  /** When it joined the queue (the budget's clock). */
+  readonly since: number;
 }
 
 /**
@@ -31,11 +35,14 @@ export class MemoryBudget implements ConnectionBudget {
   readonly name: string;
   readonly leaseTtlMs: number;
   readonly #share: number;
+  readonly #handOverAfterMs: number;
   readonly #now: () => number;
   readonly #slots = new Map<string, Held>();
   readonly #queue: Waiter[] = [];
   /** Slots claimed from a lapsed lease and not bound yet, with when the claim itself lapses. */
   readonly #claims = new Map<string, number>();
+  /** Slots whose holder is closing its connection to hand the seat over. */
+  readonly #handing = new Set<string>();
   #capacity: number | undefined;
   #limit = 0;
   #scout: string | undefined;
@@ -45,6 +52,7 @@ export class MemoryBudget implements ConnectionBudget {
     this.name = options.name ?? 'memory';
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.#share = options.share ?? 0.8;
+    this.#handOverAfterMs = options.handOverAfterMs ?? 0;
     this.#now = options.now ?? Date.now;
     if (options.limit !== undefined) this.#setLimit(options.limit);
   }
@@ -91,10 +99,10 @@ export class MemoryBudget implements ConnectionBudget {
         };
         if (waiter) {
           const index = this.#queue.indexOf(waiter);
-          waiter = { wake };
+          waiter = { wake, since: waiter.since };
           this.#queue[index] = waiter;
         } else {
-          waiter = { wake };
+          waiter = { wake, since: started };
           this.#queue.push(waiter);
         }
       });
@@ -155,10 +163,23 @@ export class MemoryBudget implements ConnectionBudget {
     return { held: true, waiting: this.#queue.length };
   }
 
+  async handOver(lease: BudgetLease): Promise<boolean> {
+    if (this.#slots.get(lease.slot)?.token !== lease.token || this.#handing.has(lease.slot)) return true;
+    if (this.#capacity === undefined) return false;
+    const now = this.#now();
+    const free = Math.max(0, this.#capacity - this.#slots.size);
+    const overdue = this.#queue.filter((waiter) => now - waiter.since >= this.#handOverAfterMs).length;
+    if (overdue <= free + this.#handing.size) return false;
+    // The seat stays taken until the holder has closed its connection and released it.
+    this.#handing.add(lease.slot);
+    return true;
+  }
+
   async release(lease: BudgetLease): Promise<void> {
     if (this.#slots.get(lease.slot)?.token === lease.token) {
       this.#slots.delete(lease.slot);
       this.#claims.delete(lease.slot);
+      this.#handing.delete(lease.slot);
     }
     if (this.#scout === lease.slot) this.#scout = undefined;
     this.#queue[0]?.wake();
