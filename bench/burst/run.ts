@@ -38,6 +38,7 @@ import {
   planFromFlags,
   progressPrinter,
   runBurst,
+  runMain,
   totalInvocations,
 } from '@cachefront/examples/connector-fleet';
 import type { ConnectorOptions } from '@cachefront/mysql';
@@ -335,12 +336,4 @@ function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

@@ -23,6 +23,7 @@ import {
   errorLabel,
   median,
   percentile,
+  runMain,
 } from '@cachefront/examples/connector-fleet';
 import { createConnector, sql } from '@cachefront/mysql';
 import serverlessMysql from 'serverless-mysql';
@@ -275,12 +276,4 @@ function goalLines(results: readonly LevelResult[]): string[] {
   ];
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

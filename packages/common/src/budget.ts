@@ -59,6 +59,21 @@ export interface BudgetLeaseState {
   readonly waiting: number;
 }
 
+export interface BudgetHandOverOptions {
+  /**
+   * The holder is idle now (its container is not frozen: a timer fired): hand over if any waiter
+   * lacks a seat, whatever the grace. @default false
+   */
+  readonly immediate?: boolean;
+}
+
+/** What `handOver` decided. */
+export interface BudgetHandOver {
+  readonly give: boolean;
+  /** The lease's remaining time when it was shortened (the holder keeps it for now); undefined when unchanged. */
+  readonly leaseMs: number | undefined;
+}
+
 export interface ConnectionBudget {
   /** The budget's name in events (database and user it separates). */
   readonly name: string;
@@ -75,14 +90,16 @@ export interface ConnectionBudget {
   /** Extends the lease by its TTL. */
   renew(lease: BudgetLease): Promise<BudgetLeaseState>;
   /**
-   * At a holder's `end()`, when others wait: whether to give the slot up — when the waiters (those
-   * past the budget's grace, if it has one) outnumber the seats already free or being handed over
-   * for them; decided atomically, so no two holders give a seat up for the same waiter. True:
-   * close the connection, then `release` the lease (which wakes the head waiter; until then the
-   * seat stays taken, so the server never holds both connections); also true when the lease is no
-   * longer this holder's. False: keep the connection warm.
+   * At a holder's `end()`, when others wait: whether to give the slot up — when the waiters past
+   * the budget's grace outnumber the seats already free or being handed over for them; decided
+   * atomically, so no two holders give a seat up for the same waiter. `give`: close the
+   * connection, then `release` the lease (which wakes the head waiter; until then the seat stays
+   * taken, so the server never holds both connections); also true when the lease is no longer this
+   * holder's. Otherwise the holder keeps its connection; when a waiter will need the seat once its
+   * grace is over, the lease is shortened to `leaseMs`, so that a holder frozen now loses its seat
+   * (and its thread, to the claimer) soon, not after a whole TTL.
    */
-  handOver(lease: BudgetLease): Promise<boolean>;
+  handOver(lease: BudgetLease, options?: BudgetHandOverOptions): Promise<BudgetHandOver>;
   /** Gives the slot back (its connection is closed, or never opened); wakes the head waiter. */
   release(lease: BudgetLease): Promise<void>;
   /** The database's limit, `LEAST(@@max_connections, @@max_user_connections)`, as a scout read it. */

@@ -1,4 +1,4 @@
-export type { BudgetAcquireOptions, BudgetGrant, BudgetLease, BudgetLeaseState, ConnectionBudget } from './budget.js';
+export type { BudgetAcquireOptions, BudgetGrant, BudgetHandOver, BudgetHandOverOptions, BudgetLease, BudgetLeaseState, ConnectionBudget } from './budget.js';
 export { Emitter, type Listener } from './emitter.js';
 export { CachefrontError } from './errors.js';
 export { definedOnly, NAME } from './options.js';

@@ -90,13 +90,22 @@ export class Housekeeping {
     }
   }
 
-  /** Hands the slot over when others wait for one (closes the connection, releases the lease); keeps it warm otherwise. */
-  async #budgetEnd(slot: Slot, held: HeldLease, leases: LeaseKeeper): Promise<EndResult> {
+  /**
+   * Hands the slot over when the budget says a waiter needs it (closes the connection, then
+   * releases the lease); keeps it warm otherwise. When the budget kept it only because a waiter's
+   * grace is not over, asks again once it is, if the connection is still idle by then (a frozen
+   * container never does: its shortened lease lets the waiter claim the seat instead).
+   */
+  async #budgetEnd(slot: Slot, held: HeldLease, leases: LeaseKeeper, immediate = false): Promise<EndResult> {
     const { stats, events } = this.ctx;
-    const verdict = await leases.handOver(held);
-    if (verdict === 'keep') return KEPT;
+    // Held while the store decides: an operation that starts meanwhile waits for the slot.
     this.pool.take(slot);
     try {
+      const { verdict, recheckMs } = await leases.handOver(held, immediate);
+      if (verdict === 'keep') {
+        if (recheckMs !== undefined) this.#recheckLater(slot, held, leases, recheckMs);
+        return KEPT;
+      }
       if (verdict === 'hand-over') {
         stats.handOvers += 1;
         events.emit('handOver', { budget: leases.budget.name, threadId: held.threadId, waiting: held.waiting });
@@ -106,5 +115,18 @@ export class Housekeeping {
     } finally {
       this.pool.release(slot);
     }
+  }
+
+  #recheckLater(slot: Slot, held: HeldLease, leases: LeaseKeeper, ms: number): void {
+    const timer = setTimeout(
+      () => {
+        // Used since (its next end() decides), closed, or no longer this lease: nothing to do.
+        if (slot.lease !== held || !this.pool.isIdle(slot)) return;
+        // Awake and still idle: nothing to wait for, the waiter gets the slot now.
+        this.#budgetEnd(slot, held, leases, true).catch((error: unknown) => this.ctx.events.emit('error', { error: this.ctx.failures.wrap(error, false) }));
+      },
+      Math.max(1, ms),
+    );
+    timer.unref?.();
   }
 }

@@ -48,7 +48,15 @@ export {
   TransactionError,
 } from './errors.js';
 export { CHANNEL_PREFIX, type ConnectorEventName, type ConnectorEvents } from './events.js';
-export type { BudgetAcquireOptions, BudgetGrant, BudgetLease, BudgetLeaseState, ConnectionBudget } from './fleet/port.js';
+export type {
+  BudgetAcquireOptions,
+  BudgetGrant,
+  BudgetHandOver,
+  BudgetHandOverOptions,
+  BudgetLease,
+  BudgetLeaseState,
+  ConnectionBudget,
+} from './fleet/port.js';
 export type { EndResult } from './housekeeping.js';
 export { type AuthTokenSource, DEFAULT_IAM_OPTIONS, type IamAuthOptions, iamAuthConnection } from './iam.js';
 export { type ConnectionInput, type ConnectionSource, type ConnectorOptions, DEFAULT_OPTIONS, type ResolvedOptions } from './options.js';

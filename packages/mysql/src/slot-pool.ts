@@ -76,6 +76,11 @@ export class SlotPool {
     return undefined;
   }
 
+  /** Whether the slot is in the idle list (no operation holds it). */
+  isIdle(slot: Slot): boolean {
+    return this.#idle.includes(slot);
+  }
+
   /** Takes an idle slot out of the idle list; `release()` gives it back. */
   take(slot: Slot): void {
     const index = this.#idle.indexOf(slot);

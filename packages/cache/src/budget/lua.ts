@@ -150,24 +150,35 @@ return 0`;
  * outnumber the seats already free or being handed over for them, so no two holders give a seat
  * up for the same waiter. The seat is marked as being handed over; the holder closes its
  * connection, then releases it (RELEASE), which wakes the head waiter: the server never sees the
- * waiter's connection before the holder's is gone. Returns 1 when the holder must close its
- * connection (handing over, or no longer its lease), 0 when it keeps it.
+ * waiter's connection before the holder's is gone. When waiters will need the seat but none is
+ * past the grace yet, the holder keeps it, on a lease shortened to twice the grace: frozen now, it
+ * loses the seat (and its thread, to a claimer) soon.
+ * Returns {1, 0} when the holder must close its connection (handing over, or no longer its
+ * lease), {0, remaining lease ms} when it keeps it on a shortened lease, {0, -1} when it keeps it.
  */
 export const HAND_OVER = `${PRELUDE}
 local slot, token, grace, share, fixed = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-if redis.call('HGET', p .. 'tok', slot) ~= token then return 1 end
+if redis.call('HGET', p .. 'tok', slot) ~= token or redis.call('ZSCORE', p .. 'handing', slot) then return {1, 0} end
 local limit = tonumber(fixed ~= '' and fixed or redis.call('GET', p .. 'limit'))
-if limit == nil then return 0 end
+if limit == nil then return {0, -1} end
 local capacity = math.max(1, math.floor(limit * share))
-local free = math.max(0, capacity - redis.call('ZCARD', p .. 'exp'))
+local spare = math.max(0, capacity - redis.call('ZCARD', p .. 'exp')) + redis.call('ZCARD', p .. 'handing')
 local overdue = redis.call('ZCOUNT', p .. 'queue', '-inf', (now - grace) * 1000 + 999)
-local handing = redis.call('ZCARD', p .. 'handing')
-if redis.call('ZSCORE', p .. 'handing', slot) then return 1 end
-if overdue <= free + handing then return 0 end
--- The seat stays taken until the holder has closed its connection and released it.
-redis.call('ZADD', p .. 'handing', now + 10000, slot)
+if overdue > spare then
+  -- The seat stays taken until the holder has closed its connection and released it.
+  redis.call('ZADD', p .. 'handing', now + 10000, slot)
+  touch()
+  return {1, 0}
+end
+if redis.call('ZCARD', p .. 'queue') <= spare then return {0, -1} end
+local shortened = now + 2 * grace
+if shortened < tonumber(redis.call('ZSCORE', p .. 'exp', slot)) then
+  redis.call('ZADD', p .. 'exp', shortened, slot)
+  -- The head waiter's next lapse moved closer: it re-reads when to wake.
+  wake()
+end
 touch()
-return 1`;
+return {0, tonumber(redis.call('ZSCORE', p .. 'exp', slot)) - now}`;
 
 /** ARGV = waiter id. A waiter that gives up (its deadline passed) leaves the queue, and the next one is woken. */
 export const LEAVE = `${PRELUDE}

@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import {
   type BudgetAcquireOptions,
   type BudgetGrant,
+  type BudgetHandOver,
+  type BudgetHandOverOptions,
   type BudgetLease,
   type BudgetLeaseState,
   type ConnectionBudget,
@@ -54,10 +56,11 @@ export interface RedisBudgetOptions {
    */
   limit?: number;
   /**
-   * How long a waiter must have waited before a holder gives its slot up at `end()`. 0: whenever a
-   * waiter has no free seat. More: fewer reconnects in a fleet that runs just over its capacity
-   * all the time, but a holder whose last invocation ends inside the grace keeps its slot while
-   * it is idle, until its lease lapses (`leaseTtlMs`), and waiters may time out meanwhile. @default 0
+   * How long a waiter waits before a holder gives its slot up at `end()`: a fleet that runs just
+   * over its capacity then reconnects once per waiter and grace, not on every invocation. A holder
+   * that keeps its slot meanwhile holds it on a lease of twice the grace (renewed by its next use):
+   * if it goes idle it hands over when the grace is up, and if it is frozen its seat is claimed
+   * then. 0: hand over at every `end()` that sees a waiter without a free seat. @default 50
    */
   handOverAfterMs?: number;
   /** Timeout of every Redis call but a waiter's blocking pop. Past it the connector falls back. @default 200 */
@@ -72,7 +75,7 @@ export const DEFAULT_BUDGET_OPTIONS = Object.freeze({
   name: 'default',
   share: 0.8,
   leaseTtlMs: 30_000,
-  handOverAfterMs: 0,
+  handOverAfterMs: 50,
   commandTimeoutMs: 200,
   breakerThreshold: 3,
   breakerOpenMs: 2000,
@@ -214,6 +217,13 @@ export class RedisBudget implements ConnectionBudget {
       }
       const nextLapse = Number(out[1]);
       await this.#block(waiter, Math.min(remaining, HEARTBEAT_MS, nextLapse >= 0 ? nextLapse + 1 : HEARTBEAT_MS));
+      // Redis times a blocking pop out on its own cron (10 times a second by default): the pop
+      // may return after the deadline, and a slot taken then would come too late.
+      if (Date.now() >= options.deadline) {
+        this.#stats.timeouts += 1;
+        await this.#call(leaveScript, [waiter]).catch(() => undefined);
+        return { kind: 'timeout', waitedMs: Date.now() - started, queued: Math.max(0, Number(out[2]) - 1) };
+      }
     }
   }
 
@@ -225,9 +235,11 @@ export class RedisBudget implements ConnectionBudget {
     return this.#renew(lease, '');
   }
 
-  async handOver(lease: BudgetLease): Promise<boolean> {
+  async handOver(lease: BudgetLease, options: BudgetHandOverOptions = {}): Promise<BudgetHandOver> {
     const { handOverAfterMs, share, limit } = this.#options;
-    return (await this.#call(handOverScript, [lease.slot, lease.token, handOverAfterMs, share, limit ?? ''])) === 1;
+    const grace = options.immediate ? 0 : handOverAfterMs;
+    const [give, leaseMs] = (await this.#call(handOverScript, [lease.slot, lease.token, grace, share, limit ?? ''])) as [number, number];
+    return { give: give === 1, leaseMs: give === 1 || leaseMs < 0 ? undefined : leaseMs };
   }
 
   async release(lease: BudgetLease): Promise<void> {

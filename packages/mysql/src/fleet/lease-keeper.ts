@@ -20,8 +20,10 @@ export interface HeldLease {
   readonly lease: BudgetLease;
   /** The MySQL thread the lease is bound to. */
   readonly threadId: number;
-  /** When the last renewal (or the bind) was sent, on this process's clock: the lease runs at least `leaseTtlMs` from then. */
+  /** When the last renewal (or the bind) was sent, on this process's clock: the lease runs at least `ttlMs` from then. */
   renewedAt: number;
+  /** The lease's length from `renewedAt`: the budget's TTL, or less after a hand-over that kept the slot on a shortened lease. */
+  ttlMs: number;
   /** Containers waiting for a slot, as the store said at the last renewal. */
   waiting: number;
   /** False once the store said the lease is no longer this container's. */
@@ -38,6 +40,9 @@ export interface HeldLease {
 export type LeaseCheck = { readonly ok: true } | { readonly ok: false; readonly idleMs: number };
 
 const OK: LeaseCheck = Object.freeze({ ok: true });
+const KEEP = Object.freeze({ verdict: 'keep' as const });
+const HAND_OVER = Object.freeze({ verdict: 'hand-over' as const });
+const LAPSED = Object.freeze({ verdict: 'lapsed' as const });
 
 /** A store call that overstayed its bound; it counts as the store being unreachable. */
 class StoreTimeout extends Error {
@@ -107,6 +112,7 @@ export class LeaseKeeper {
       lease: grant.lease,
       threadId: connection.threadId,
       renewedAt: opts.now(),
+      ttlMs: this.budget.leaseTtlMs,
       waiting: 0,
       held: true,
       renewedThisInvocation: true,
@@ -140,7 +146,7 @@ export class LeaseKeeper {
     }
     if (!held.held) return { ok: false, idleMs: opts.now() - held.renewedAt };
     const idleMs = opts.now() - held.renewedAt;
-    if (idleMs < this.budget.leaseTtlMs / 2) {
+    if (idleMs < held.ttlMs / 2) {
       if (!held.renewedThisInvocation || idleMs >= RENEW_INTERVAL_MS) this.renew(held);
       return OK;
     }
@@ -175,17 +181,26 @@ export class LeaseKeeper {
 
   /**
    * At `end()`: keep the connection warm, or close it — its slot handed over to a waiter (the
-   * budget decides, atomically, when one has waited past its grace), or its lease lapsed. Sends
-   * nothing when the last renewal saw nobody waiting; waits for this invocation's renewal when it
-   * is still in flight (it went out beside the statements, and its answer says who waits).
+   * budget decides, atomically), or its lease lapsed. Sends nothing when the last renewal saw
+   * nobody waiting; waits for this invocation's renewal when it is still in flight (it went out
+   * beside the statements, and its answer says who waits). `recheckMs`: the budget kept the slot
+   * on a shortened lease because a waiter's grace is not over yet; ask again after that long if
+   * the connection is still idle (`immediate`: the container is awake and idle, so the grace no
+   * longer matters).
    */
-  async handOver(held: HeldLease): Promise<'keep' | 'hand-over' | 'lapsed'> {
+  async handOver(held: HeldLease, immediate = false): Promise<{ readonly verdict: 'keep' | 'hand-over' | 'lapsed'; readonly recheckMs?: number }> {
     held.renewedThisInvocation = false;
     if (held.pending !== undefined) await held.pending;
-    if (!held.held) return 'lapsed';
-    if (held.waiting === 0) return 'keep';
+    if (!held.held) return LAPSED;
+    if (held.waiting === 0) return KEEP;
+    const asked = this.ctx.opts.now();
+    const decided = await this.#callStore(() => this.budget.handOver(held.lease, { immediate }));
     // Closing the connection then releases the slot: the waiter connects only once this one is gone.
-    return (await this.#callStore(() => this.budget.handOver(held.lease))) === true ? 'hand-over' : 'keep';
+    if (decided?.give) return HAND_OVER;
+    if (decided?.leaseMs === undefined) return KEEP;
+    held.renewedAt = asked;
+    held.ttlMs = decided.leaseMs;
+    return { verdict: 'keep', recheckMs: decided.leaseMs / 2 };
   }
 
   /** The store answered or failed: moves in and out of the processlist mode, with an event on each change. */
@@ -266,6 +281,7 @@ export class LeaseKeeper {
 
   #record(held: HeldLease, state: BudgetLeaseState): void {
     held.held &&= state.held;
+    if (state.held) held.ttlMs = this.budget.leaseTtlMs;
     held.waiting = state.waiting;
     this.ctx.stats.budgetQueue = state.waiting;
   }

@@ -155,21 +155,44 @@ export function runBudgetContract(label: string, make: BudgetFactory): void {
           BudgetLease,
           BudgetLease,
         ];
-        expect(await b.handOver(one)).toBe(false); // nobody waits
+        expect(await b.handOver(one)).toEqual({ give: false, leaseMs: undefined }); // nobody waits
         const waiter = b.acquire({ deadline: soon(3000) });
         await sleep(20);
-        expect(await b.handOver(one)).toBe(false); // it has not waited past the grace yet
+        // It has not waited past the grace yet: the holder keeps the seat, on a lease of twice the grace.
+        const kept = await b.handOver(one);
+        expect(kept.give).toBe(false);
+        expect(kept.leaseMs).toBeGreaterThan(100);
+        expect(kept.leaseMs).toBeLessThanOrEqual(200);
+        expect((await b.renew(one)).held).toBe(true); // a use renews it to the whole TTL again
         await sleep(150);
         const given = await Promise.all([b.handOver(one), b.handOver(two)]);
-        expect(given.filter(Boolean)).toHaveLength(1);
-        const gone = given[0] ? one : two;
+        expect(given.filter((g) => g.give)).toHaveLength(1);
+        const gone = given[0]?.give ? one : two;
         // The seat stays taken until the holder, its connection closed, releases it.
         await sleep(50);
         expect(await b.renew(gone)).toEqual({ held: true, waiting: 1 });
         await b.release(gone);
         const next = granted(await waiter);
         expect(next.zombie).toBeUndefined();
-        expect(await b.handOver(gone)).toBe(true); // no longer its lease: close the connection
+        expect((await b.handOver(gone)).give).toBe(true); // no longer its lease: close the connection
+      } finally {
+        await b.close();
+      }
+    });
+
+    it('a holder that keeps its seat inside the grace and then freezes loses it to the waiter within twice the grace', async () => {
+      const b = await budget({ limit: 2, share: 0.5, handOverAfterMs: 100, leaseTtlMs: 30_000 });
+      try {
+        const holder = granted(await b.acquire({ deadline: soon(1000) })).lease;
+        await b.bind(holder, 77);
+        const started = Date.now();
+        const waiter = b.acquire({ deadline: soon(5000) });
+        await sleep(10);
+        expect((await b.handOver(holder)).give).toBe(false); // kept, on a short lease; then frozen
+        const claim = granted(await waiter);
+        expect(claim.zombie).toBe(77); // claimed, not after the 30 s TTL
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect((await b.renew(holder)).held).toBe(false);
       } finally {
         await b.close();
       }

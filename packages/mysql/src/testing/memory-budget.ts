@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { BudgetAcquireOptions, BudgetGrant, BudgetLease, BudgetLeaseState, ConnectionBudget } from '../fleet/port.js';
+import type {
+  BudgetAcquireOptions,
+  BudgetGrant,
+  BudgetHandOver,
+  BudgetHandOverOptions,
+  BudgetLease,
+  BudgetLeaseState,
+  ConnectionBudget,
+} from '../fleet/port.js';
+
+const KEEP: BudgetHandOver = Object.freeze({ give: false, leaseMs: undefined });
 
 export interface MemoryBudgetOptions {
   readonly name?: string;
@@ -9,7 +19,7 @@ export interface MemoryBudgetOptions {
   readonly share?: number;
   /** The database's limit, when known up front (no scout). */
   readonly limit?: number;
-  /** How long a waiter must have waited before a holder gives its slot up at `end()`. @default 0 */
+  /** How long a waiter waits before a holder gives its slot up at `end()` (see `createRedisBudget`). @default 50 */
   readonly handOverAfterMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
@@ -52,7 +62,7 @@ export class MemoryBudget implements ConnectionBudget {
     this.name = options.name ?? 'memory';
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.#share = options.share ?? 0.8;
-    this.#handOverAfterMs = options.handOverAfterMs ?? 0;
+    this.#handOverAfterMs = options.handOverAfterMs ?? 50;
     this.#now = options.now ?? Date.now;
     if (options.limit !== undefined) this.#setLimit(options.limit);
   }
@@ -163,16 +173,26 @@ export class MemoryBudget implements ConnectionBudget {
     return { held: true, waiting: this.#queue.length };
   }
 
-  async handOver(lease: BudgetLease): Promise<boolean> {
-    if (this.#slots.get(lease.slot)?.token !== lease.token || this.#handing.has(lease.slot)) return true;
-    if (this.#capacity === undefined) return false;
+  async handOver(lease: BudgetLease, options: BudgetHandOverOptions = {}): Promise<BudgetHandOver> {
+    const held = this.#slots.get(lease.slot);
+    if (held?.token !== lease.token || this.#handing.has(lease.slot)) return { give: true, leaseMs: undefined };
+    if (this.#capacity === undefined) return KEEP;
     const now = this.#now();
-    const free = Math.max(0, this.#capacity - this.#slots.size);
-    const overdue = this.#queue.filter((waiter) => now - waiter.since >= this.#handOverAfterMs).length;
-    if (overdue <= free + this.#handing.size) return false;
-    // The seat stays taken until the holder has closed its connection and released it.
-    this.#handing.add(lease.slot);
-    return true;
+    const spare = Math.max(0, this.#capacity - this.#slots.size) + this.#handing.size;
+    const grace = options.immediate ? 0 : this.#handOverAfterMs;
+    const overdue = this.#queue.filter((waiter) => now - waiter.since >= grace).length;
+    if (overdue > spare) {
+      // The seat stays taken until the holder has closed its connection and released it.
+      this.#handing.add(lease.slot);
+      return { give: true, leaseMs: undefined };
+    }
+    if (this.#queue.length <= spare) return KEEP;
+    // A waiter will need the seat once its grace is over: frozen now, this holder loses it then.
+    if (now + 2 * grace < held.expiresAt) {
+      held.expiresAt = now + 2 * grace;
+      this.#queue[0]?.wake(); // its next lapse moved closer
+    }
+    return { give: false, leaseMs: held.expiresAt - now };
   }
 
   async release(lease: BudgetLease): Promise<void> {
