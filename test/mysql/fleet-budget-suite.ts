@@ -127,9 +127,12 @@ export function fleetBudgetSuite(suite: FleetBudgetSuite): void {
     );
     const most = await sampler.stop();
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-    expect(most).toBeLessThanOrEqual(8);
-    expect(most).toBeGreaterThanOrEqual(2);
     const stats = fleetOf.map((c) => c.db.stats());
+    // The capacity, plus the one claimer the headroom admits at a time when a holder's short lease
+    // lapsed before it handed over (a claimer connects before it kills; it happens under load).
+    const claims = stats.reduce((n, s) => n + s.claims, 0);
+    expect(most).toBeLessThanOrEqual(8 + Math.min(1, claims));
+    expect(most).toBeGreaterThanOrEqual(2);
     expect(stats.reduce((n, s) => n + s.retries, 0)).toBe(0);
     expect(stats.reduce((n, s) => n + s.usageChecks, 0)).toBe(0);
     expect(stats.reduce((n, s) => n + s.handOvers, 0)).toBeGreaterThan(0);

@@ -200,7 +200,8 @@ export class LeaseKeeper {
     if (decided?.leaseMs === undefined) return KEEP;
     held.renewedAt = asked;
     held.ttlMs = decided.leaseMs;
-    return { verdict: 'keep', recheckMs: decided.leaseMs / 2 };
+    // Well before the shortened lease runs out, so that an awake holder hands over rather than be claimed.
+    return { verdict: 'keep', recheckMs: decided.leaseMs / 3 };
   }
 
   /** The store answered or failed: moves in and out of the processlist mode, with an event on each change. */
