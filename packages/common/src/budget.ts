@@ -80,6 +80,11 @@ export interface ConnectionBudget {
   /** The lease TTL: a lease not renewed for this long lapses. */
   readonly leaseTtlMs: number;
   /**
+   * With no free seat, a lease unused for this long may be claimed too (undefined: only lapsed
+   * ones): the holder checks its lease before the first statement after half of it.
+   */
+  readonly claimIdleMs?: number;
+  /**
    * A slot: free, or claimed from a lapsed lease, in FIFO order with the other waiters; woken by a
    * release or a lapse, never by a fixed poll. Rejects (with the store's error) when the store
    * cannot be reached: the connector then falls back to reading the processlist, never to no limit.

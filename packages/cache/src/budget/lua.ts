@@ -7,6 +7,8 @@
  * The keys, after the prefix:
  * - `exp`    ZSET slot -> lease expiry (ms). Its size is the slots taken: a lapsed lease keeps its
  *            seat (its zombie may still be connected) until a claimer takes it over;
+ * - `used`   ZSET slot -> its last use (grant or renewal): with no free seat, a lease unused for
+ *            `claimIdleMs` may be claimed too;
  * - `tok`    HASH slot -> holder's token; `tid` HASH slot -> MySQL thread id (once bound);
  * - `claims` ZSET slot -> expiry, for slots claimed from a lapsed lease and not bound yet: at most
  *            `claimCap` at once, so the claimers always fit in the headroom before they kill;
@@ -43,7 +45,7 @@ end
 -- Every key of the budget lives a day past its last use (fresh, scout and wake lists have their own
 -- shorter TTLs): a fleet gone quiet leaves nothing behind, and a day outlasts any lease.
 local function touch()
-  for _, k in ipairs({'exp', 'tok', 'tid', 'claims', 'handing', 'queue', 'alive', 'limit', 'slots', 'arrivals'}) do
+  for _, k in ipairs({'exp', 'used', 'tok', 'tid', 'claims', 'handing', 'queue', 'alive', 'limit', 'slots', 'arrivals'}) do
     redis.call('PEXPIRE', p .. k, 86400000)
   end
 end
@@ -52,21 +54,28 @@ prune()
 
 /**
  * ARGV = waiter id, token, lease TTL ms, share, fixed limit ('' = scout it), alive ms, limit
- * freshness ms. Grants a slot to the waiter if it is at the head of the queue (or the queue is
- * empty): a free seat, else the longest-lapsed lease (its thread id is the zombie). Otherwise
+ * freshness ms, claim-idle ms (0 = off). Grants a slot to the waiter if it is at the head of the
+ * queue (or the queue is empty): a free seat, else the longest-lapsed lease, else the lease
+ * unused the longest past claim-idle (its thread id is the zombie). Otherwise
  * queues the waiter (keeping its place).
  * Returns {1, slot, zombie thread id or '', needs limit 0/1, waiting} or {0, ms until the next lapse
  * or -1, waiting}.
  */
 export const ACQUIRE = `${PRELUDE}
-local waiter, token, ttl, share, fixed, aliveMs, freshMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local waiter, token, ttl, share, fixed, aliveMs, freshMs, idleMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local limit = tonumber(fixed ~= '' and fixed or redis.call('GET', p .. 'limit'))
 local taken = redis.call('ZCARD', p .. 'exp')
 -- When the next live lease is due to lapse (a lapsed one that cannot be claimed yet waits for a bind's wake-up).
 local function nextLapse()
   local first = redis.call('ZRANGEBYSCORE', p .. 'exp', '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  if first[2] == nil then return -1 end
-  return tonumber(first[2]) - now
+  local at = first[2] and tonumber(first[2]) or nil
+  if idleMs > 0 then
+    -- Or when the next lease reaches claim-idle.
+    local idle = redis.call('ZRANGEBYSCORE', p .. 'used', '(' .. (now - idleMs), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if idle[2] and (at == nil or tonumber(idle[2]) + idleMs < at) then at = tonumber(idle[2]) + idleMs end
+  end
+  if at == nil then return -1 end
+  return at - now
 end
 local function wait()
   if redis.call('ZSCORE', p .. 'queue', waiter) == false then
@@ -92,6 +101,16 @@ else
     slot = 's' .. redis.call('INCR', p .. 'slots')
   else
     local lapsed = redis.call('ZRANGEBYSCORE', p .. 'exp', '-inf', now, 'LIMIT', 0, 1)[1]
+    if lapsed == nil and idleMs > 0 then
+      -- No free seat: a lease unused for idleMs may be claimed too, oldest use first (not one
+      -- being handed over). Its holder checks its lease before its next statement.
+      for _, candidate in ipairs(redis.call('ZRANGEBYSCORE', p .. 'used', '-inf', now - idleMs, 'LIMIT', 0, 8)) do
+        if not redis.call('ZSCORE', p .. 'handing', candidate) then
+          lapsed = candidate
+          break
+        end
+      end
+    end
     local claimCap = math.max(1, math.floor((limit - capacity) / 2))
     if lapsed == nil or redis.call('ZCARD', p .. 'claims') >= claimCap then return wait() end
     slot = lapsed
@@ -102,6 +121,7 @@ else
   if fixed == '' and redis.call('EXISTS', p .. 'fresh') == 0 and redis.call('SET', p .. 'fresh', '1', 'PX', freshMs, 'NX') then needsLimit = 1 end
 end
 redis.call('ZADD', p .. 'exp', now + ttl, slot)
+redis.call('ZADD', p .. 'used', now, slot)
 redis.call('HSET', p .. 'tok', slot, token)
 redis.call('ZREM', p .. 'queue', waiter)
 redis.call('ZREM', p .. 'alive', waiter)
@@ -121,6 +141,7 @@ local slot, token, ttl, thread = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local waiting = redis.call('ZCARD', p .. 'queue')
 if redis.call('HGET', p .. 'tok', slot) ~= token then return {0, waiting} end
 redis.call('ZADD', p .. 'exp', now + ttl, slot)
+redis.call('ZADD', p .. 'used', now, slot)
 if thread ~= '' then
   redis.call('HSET', p .. 'tid', slot, thread)
   -- A bound claim frees a place among the claimers: the head waiter may claim the next lapsed lease.
@@ -134,6 +155,7 @@ export const RELEASE = `${PRELUDE}
 local slot, token = ARGV[1], ARGV[2]
 if redis.call('HGET', p .. 'tok', slot) == token then
   redis.call('ZREM', p .. 'exp', slot)
+  redis.call('ZREM', p .. 'used', slot)
   redis.call('HDEL', p .. 'tok', slot)
   redis.call('HDEL', p .. 'tid', slot)
   redis.call('ZREM', p .. 'claims', slot)

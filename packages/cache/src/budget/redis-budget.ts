@@ -51,6 +51,13 @@ export interface RedisBudgetOptions {
    */
   leaseTtlMs?: number;
   /**
+   * With no free seat, a lease unused for this long may be claimed (its thread killed by id), as a
+   * lapsed one: frozen warm containers and dropped ones look alike until the TTL, and a fleet that
+   * churns containers would otherwise wait that long. The holder checks its lease before the first
+   * statement after half of this. 0: only lapsed leases. @default 3000
+   */
+  claimIdleMs?: number;
+  /**
    * The database's connection limit, when known (`LEAST(max_connections, max_user_connections)`).
    * Without it, the first container to connect reads it, and the budget caches it for an hour.
    */
@@ -76,6 +83,7 @@ export const DEFAULT_BUDGET_OPTIONS = Object.freeze({
   share: 0.8,
   leaseTtlMs: 30_000,
   handOverAfterMs: 50,
+  claimIdleMs: 3000,
   commandTimeoutMs: 200,
   breakerThreshold: 3,
   breakerOpenMs: 2000,
@@ -144,6 +152,7 @@ const randomId = () => randomBytes(9).toString('base64url');
 export class RedisBudget implements ConnectionBudget {
   readonly name: string;
   readonly leaseTtlMs: number;
+  readonly claimIdleMs: number;
   readonly events = new Emitter<RedisBudgetEvents>(BUDGET_CHANNEL_PREFIX);
   readonly #options: Required<Omit<RedisBudgetOptions, 'redis' | 'limit'>> & { limit: number | undefined };
   readonly #client: BlockingClient;
@@ -167,6 +176,7 @@ export class RedisBudget implements ConnectionBudget {
     this.#options = resolved;
     this.name = resolved.name;
     this.leaseTtlMs = resolved.leaseTtlMs;
+    this.claimIdleMs = resolved.claimIdleMs;
     this.#prefix = `{cf-budget:${resolved.name}}:`;
     if (isRedisClient(options.redis)) {
       this.#client = options.redis as BlockingClient;
@@ -200,7 +210,16 @@ export class RedisBudget implements ConnectionBudget {
     const { leaseTtlMs, share, limit } = this.#options;
     let queued = false;
     for (;;) {
-      const out = (await this.#call(acquireScript, [waiter, token, leaseTtlMs, share, limit ?? '', WAITER_ALIVE_MS, LIMIT_FRESH_MS])) as Array<number | string>;
+      const out = (await this.#call(acquireScript, [
+        waiter,
+        token,
+        leaseTtlMs,
+        share,
+        limit ?? '',
+        WAITER_ALIVE_MS,
+        LIMIT_FRESH_MS,
+        this.claimIdleMs,
+      ])) as Array<number | string>;
       if (out[0] === 1) {
         const zombie = out[2] === '' ? undefined : Number(out[2]);
         this.#stats.grants += 1;
@@ -342,8 +361,10 @@ function checkBudgetOptions(options: Required<Omit<RedisBudgetOptions, 'redis' |
   if (typeof options.share !== 'number' || !(options.share > 0 && options.share <= 1)) {
     throw new CacheOptionsError('The budget `share` must be a number in (0, 1].');
   }
-  if (typeof options.handOverAfterMs !== 'number' || !(options.handOverAfterMs >= 0) || !Number.isFinite(options.handOverAfterMs)) {
-    throw new CacheOptionsError('The budget `handOverAfterMs` must be a number of ms ≥ 0.');
+  for (const name of ['handOverAfterMs', 'claimIdleMs'] as const) {
+    const value = options[name];
+    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
+      throw new CacheOptionsError(`The budget \`${name}\` must be a number of ms ≥ 0.`);
   }
   for (const name of ['leaseTtlMs', 'commandTimeoutMs', 'breakerOpenMs'] as const) {
     const value = options[name];

@@ -146,7 +146,9 @@ export class LeaseKeeper {
     }
     if (!held.held) return { ok: false, idleMs: opts.now() - held.renewedAt };
     const idleMs = opts.now() - held.renewedAt;
-    if (idleMs < held.ttlMs / 2) {
+    // Half the time after which another container may take the seat: the lease's length, or the
+    // budget's claim-idle time (a seat unused that long may be claimed when none is free).
+    if (idleMs < Math.min(held.ttlMs, this.budget.claimIdleMs || Number.POSITIVE_INFINITY) / 2) {
       if (!held.renewedThisInvocation || idleMs >= RENEW_INTERVAL_MS) this.renew(held);
       return OK;
     }
@@ -169,7 +171,10 @@ export class LeaseKeeper {
   /** While an operation holds the connection, keeps its lease from lapsing (a long transaction). */
   hold(held: HeldLease): void {
     if (held.keepAlive !== undefined) return;
-    held.keepAlive = setInterval(() => this.renew(held), Math.max(1, this.budget.leaseTtlMs / 3));
+    held.keepAlive = setInterval(
+      () => this.renew(held),
+      Math.max(1, Math.min(this.budget.leaseTtlMs, this.budget.claimIdleMs || Number.POSITIVE_INFINITY) / 3),
+    );
     held.keepAlive.unref?.();
   }
 

@@ -16,6 +16,8 @@ export interface BudgetFactoryOptions {
   readonly share: number;
   /** How long the head waiter waits before a holder's `handOver` gives its slot up. */
   readonly handOverAfterMs: number;
+  /** With no free seat, a lease unused this long may be claimed. */
+  readonly claimIdleMs: number;
 }
 
 export type BudgetFactory = (options: BudgetFactoryOptions) => ConnectionBudget | Promise<ConnectionBudget>;
@@ -36,7 +38,7 @@ function granted(grant: BudgetGrant): Extract<BudgetGrant, { kind: 'granted' }> 
 export function runBudgetContract(label: string, make: BudgetFactory): void {
   describe(`fleet budget contract: ${label}`, () => {
     const budget = (options: Partial<BudgetFactoryOptions> = {}) =>
-      make({ name: uniqueName(), leaseTtlMs: 2000, limit: 10, share: 0.5, handOverAfterMs: 50, ...options });
+      make({ name: uniqueName(), leaseTtlMs: 2000, limit: 10, share: 0.5, handOverAfterMs: 50, claimIdleMs: 3000, ...options });
 
     it('admits its capacity (a share of the limit), then queues; a release wakes the head waiter', async () => {
       const b = await budget({ limit: 10, share: 0.3 });
@@ -193,6 +195,34 @@ export function runBudgetContract(label: string, make: BudgetFactory): void {
         expect(claim.zombie).toBe(77); // claimed, not after the 30 s TTL
         expect(Date.now() - started).toBeLessThan(1000);
         expect((await b.renew(holder)).held).toBe(false);
+      } finally {
+        await b.close();
+      }
+    });
+
+    it('with no free seat, a lease unused past claim-idle is claimed, before its TTL; one in use is not', async () => {
+      const b = await budget({ limit: 4, share: 0.5, leaseTtlMs: 30_000, claimIdleMs: 300 });
+      try {
+        const [idle, busy] = (await Promise.all([1, 2].map(() => b.acquire({ deadline: soon(1000) })))).map((g) => granted(g).lease) as [
+          BudgetLease,
+          BudgetLease,
+        ];
+        await b.bind(idle, 501);
+        await b.bind(busy, 502);
+        const started = Date.now();
+        const waiter = b.acquire({ deadline: soon(3000) });
+        const keepBusy = (async () => {
+          while (Date.now() - started < 600) {
+            await b.renew(busy);
+            await sleep(50);
+          }
+        })();
+        const claim = granted(await waiter);
+        await keepBusy;
+        expect(claim.zombie).toBe(501);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+        expect((await b.renew(idle)).held).toBe(false);
+        expect((await b.renew(busy)).held).toBe(true);
       } finally {
         await b.close();
       }

@@ -19,6 +19,8 @@ export interface MemoryBudgetOptions {
   readonly share?: number;
   /** The database's limit, when known up front (no scout). */
   readonly limit?: number;
+  /** With no free seat, a lease unused for this long may be claimed too (0: only lapsed ones). @default 3000 */
+  readonly claimIdleMs?: number;
   /** How long a waiter waits before a holder gives its slot up at `end()` (see `createRedisBudget`). @default 50 */
   readonly handOverAfterMs?: number;
   /** @default Date.now */
@@ -29,6 +31,8 @@ interface Held {
   token: string;
   threadId: number | undefined;
   expiresAt: number;
+  /** The last grant or renewal. */
+  usedAt: number;
 }
 
 interface Waiter {
@@ -44,6 +48,7 @@ interface Waiter {
 export class MemoryBudget implements ConnectionBudget {
   readonly name: string;
   readonly leaseTtlMs: number;
+  readonly claimIdleMs: number;
   readonly #share: number;
   readonly #handOverAfterMs: number;
   readonly #now: () => number;
@@ -61,6 +66,7 @@ export class MemoryBudget implements ConnectionBudget {
   constructor(options: MemoryBudgetOptions = {}) {
     this.name = options.name ?? 'memory';
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.claimIdleMs = options.claimIdleMs ?? 3000;
     this.#share = options.share ?? 0.8;
     this.#handOverAfterMs = options.handOverAfterMs ?? 50;
     this.#now = options.now ?? Date.now;
@@ -99,7 +105,8 @@ export class MemoryBudget implements ConnectionBudget {
       // Wait for a release, a published limit, the earliest lapse, or the deadline.
       // (A lapsed lease that cannot be claimed yet waits for a bind's wake-up, not a timer.)
       const now = this.#now();
-      const earliest = Math.min(...[...this.#slots.values()].map((held) => held.expiresAt).filter((at) => at > now));
+      const times = [...this.#slots.values()].flatMap((held) => (this.claimIdleMs > 0 ? [held.expiresAt, held.usedAt + this.claimIdleMs] : [held.expiresAt]));
+      const earliest = Math.min(...times.filter((at) => at > now));
       const until = Math.min(remaining, Number.isFinite(earliest) ? Math.max(1, earliest - now) : remaining);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, until);
@@ -136,12 +143,19 @@ export class MemoryBudget implements ConnectionBudget {
     for (const entry of this.#slots) {
       if (entry[1].expiresAt <= now && (lapsed === undefined || entry[1].expiresAt < lapsed[1].expiresAt)) lapsed = entry;
     }
+    if (lapsed === undefined && this.claimIdleMs > 0) {
+      // No free seat: a lease unused for claimIdleMs may be claimed too, oldest use first (not one being handed over).
+      for (const entry of this.#slots) {
+        const idle = now - entry[1].usedAt >= this.claimIdleMs && !this.#handing.has(entry[0]);
+        if (idle && (lapsed === undefined || entry[1].usedAt < lapsed[1].usedAt)) lapsed = entry;
+      }
+    }
     for (const [slot, until] of this.#claims) if (until <= now) this.#claims.delete(slot);
     // Claimers connect before they kill: no more of them at once than half the headroom holds.
     if (lapsed && this.#claims.size < this.#claimCap()) {
       const [slot, held] = lapsed;
       const zombie = held.threadId;
-      this.#slots.set(slot, { token, threadId: undefined, expiresAt: now + this.leaseTtlMs });
+      this.#slots.set(slot, { token, threadId: undefined, expiresAt: now + this.leaseTtlMs, usedAt: now });
       if (zombie !== undefined) this.#claims.set(slot, now + this.leaseTtlMs);
       return { lease: { slot, token }, zombie, needsLimit: false };
     }
@@ -151,7 +165,7 @@ export class MemoryBudget implements ConnectionBudget {
   #newSlot(token: string, now: number): string {
     this.#nextSlot += 1;
     const slot = `s${this.#nextSlot}`;
-    this.#slots.set(slot, { token, threadId: undefined, expiresAt: now + this.leaseTtlMs });
+    this.#slots.set(slot, { token, threadId: undefined, expiresAt: now + this.leaseTtlMs, usedAt: now });
     return slot;
   }
 
@@ -170,6 +184,7 @@ export class MemoryBudget implements ConnectionBudget {
     // A lapsed lease nobody claimed is still the holder's: its seat was never given away, so nobody kills its thread.
     if (held?.token !== lease.token) return { held: false, waiting: this.#queue.length };
     held.expiresAt = now + this.leaseTtlMs;
+    held.usedAt = now;
     return { held: true, waiting: this.#queue.length };
   }
 
