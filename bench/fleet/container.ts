@@ -112,8 +112,15 @@ async function handle(work: InvokeMessage['invoke']): Promise<ReplyMessage> {
     await client.invoke({ readId: work.readId, writeId: work.writeId, deadline: work.deadline });
     return { ok: true, handlerMs: performance.now() - started, counters: counters() };
   } catch (error) {
-    return { ok: false, error: errorLabel(error), handlerMs: performance.now() - started, counters: counters() };
+    return { ok: false, error: failureLabel(error), handlerMs: performance.now() - started, counters: counters() };
   }
+}
+
+/** errorLabel()'s `code (errno)`, and the driver's code under cachefront's (`E_CONNECT_FAILED/ETIMEDOUT`) when it has one. */
+function failureLabel(error: unknown): string {
+  const label = errorLabel(error);
+  const driverCode = (error as { driverCode?: unknown } | null)?.driverCode;
+  return typeof driverCode === 'string' && driverCode !== '' && !label.includes(driverCode) ? `${label}/${driverCode}` : label;
 }
 
 process.on('message', (message: ParentMessage) => {

@@ -14,7 +14,9 @@
  * - An expired container is simply never thawed again: it stays stopped, its sockets open without a
  *   FIN (a zombie to the server), until the driver's run ends and every process is SIGKILLed.
  * - An invocation still running at its deadline fails with LAMBDA_TIMEOUT and its process is
- *   SIGKILLed (the platform resets the environment); a process that dies counts as CONTAINER_EXITED.
+ *   SIGKILLed (the platform resets the environment); so does an answer that arrives after the
+ *   deadline (`LAMBDA_TIMEOUT (late …)`, with what the handler said). A process that dies counts as
+ *   CONTAINER_EXITED.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -301,10 +303,18 @@ export class Fleet {
           return;
         }
       }
-      const outcome = await container.invoke({ readId, writeId, deadline: Date.now() + deadlineMs });
+      const deadline = Date.now() + deadlineMs;
+      const outcome = await container.invoke({ readId, writeId, deadline });
       switch (outcome.kind) {
         case 'reply': {
           const { reply } = outcome;
+          if (Date.now() > deadline) {
+            // The answer beat the timer by a few ms of event-loop lag, yet came after the deadline: a timeout on the platform.
+            this.#record({ ok: false, error: `LAMBDA_TIMEOUT (late ${reply.ok ? 'success' : reply.error})`, cold, handlerMs: reply.handlerMs, arrivedAt });
+            container.kill();
+            container.state = 'dead';
+            break;
+          }
           // Frozen right after its answer, as the platform does once the handler returned.
           container.freeze();
           container.state = 'idle';

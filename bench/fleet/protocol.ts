@@ -65,7 +65,7 @@ export interface ReadyMessage {
 
 export interface ReplyMessage {
   readonly ok: boolean;
-  /** errorLabel() of the failure: `code (errno)`. */
+  /** errorLabel() of the failure, `code (errno)`, with cachefront's driverCode after a slash when there is one. */
   readonly error?: string;
   /** The handler's own duration, statements and end() included. */
   readonly handlerMs: number;

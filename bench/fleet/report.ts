@@ -54,6 +54,10 @@ export const METRIC_NAMES = [
   'handOvers',
   'leaseLapses',
   'budgetFallbacks',
+  'budgetTakenPeak',
+  'budgetLapsedPeak',
+  'budgetWaitingPeak',
+  'budgetCapacity',
   'wallMs',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -192,6 +196,11 @@ function tableRows(columns: readonly MedianColumn[], ratios: readonly RatioSet[]
     row('hand-overs', budgetOnly('handOvers')),
     row('leases lapsed', budgetOnly('leaseLapses')),
     row('budget fallbacks', budgetOnly('budgetFallbacks')),
+    row('budget in Redis, peaks: seats taken / capacity (lapsed), waiting', (column) =>
+      column.metrics.budgetTakenPeak === undefined
+        ? '–'
+        : `${metric('budgetTakenPeak')(column)} / ${metric('budgetCapacity')(column)} (${metric('budgetLapsedPeak')(column)}), ${metric('budgetWaitingPeak')(column)}`,
+    ),
     row(
       'wall time',
       metric('wallMs', (value) => `${(value / 1000).toFixed(1)} s`),

@@ -23,16 +23,18 @@
  * refusals (Connection_errors_max_connections), client retries, ER_NO_SUCH_THREAD, connects and
  * non-application statements (server Questions minus the handlers' and the orchestrator's own)
  * per invocation (MariaDB counts a COM_QUIT as a Question: a connection closed with end() adds one;
- * the row below it counts only the statements the containers sent), the user's peak connections. `--runs N` repeats everything, rotating the drivers'
- * order, and reports medians.
+ * the row below it counts only the statements the containers sent), the user's peak connections,
+ * and for the budget its seats in Redis. `--runs N` repeats everything, rotating the drivers'
+ * order, and reports medians. About 13 minutes per run on 2 cores, most of it forking the pools.
  *
  *   pnpm bench:fleet -- --runs 3
- *   pnpm bench:fleet -- --runs 1 --waves 2 --wave-events 30 --trickle-seconds 10   # a quick check
+ *   pnpm bench:fleet -- --runs 1 --waves 2 --wave-events 30 --trickle-seconds 10   # a quick check, ~4 min
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import { createRedisBudget } from '@cachefront/cache';
 import {
   type AdminConfig,
   AdminSession,
@@ -46,6 +48,7 @@ import {
   type NumberFlag,
   parseFlags,
   seededRandom,
+  sleep,
   summarizeLatency,
 } from '@cachefront/examples/connector-fleet';
 import { Redis } from 'ioredis';
@@ -76,7 +79,7 @@ const FLAGS = [
   {
     name: 'prefork',
     description:
-      'processes forked before the measured window, per driver and scenario (default: the cold starts the traffic should need); 0 forks every cold start on arrival',
+      'processes forked before the measured window, per driver and scenario; 0 forks each cold start on arrival; – is an estimate of the cold starts the traffic needs',
     min: 0,
     max: 5000,
     integer: true,
@@ -268,6 +271,7 @@ async function measure(context: Context, driver: FleetDriver, scenario: Scenario
   });
   const random = { arrivals: seededRandom(seed + 2), expiry: seededRandom(seed + 3) };
   const monitor = new ConnectionMonitor(admin, database.user, settings.sampleMs);
+  const budgetState = driver === CACHEFRONT_BUDGET && context.redis ? new BudgetSampler(context.redis, budgetName) : undefined;
   const total = plannedEvents(scenario, settings.plans);
   const progress = progressTicker(() => {
     const processes = fleet.containers.filter((container) => container.alive).length;
@@ -285,6 +289,7 @@ async function measure(context: Context, driver: FleetDriver, scenario: Scenario
     }
     const before = await globalStatus(admin);
     monitor.start();
+    budgetState?.start();
     const started = performance.now();
     try {
       if (scenario === 'waves') await runWaves(fleet, settings.plans.waves, random, signal);
@@ -294,12 +299,14 @@ async function measure(context: Context, driver: FleetDriver, scenario: Scenario
     }
     const wallMs = performance.now() - started;
     const peakConnections = await monitor.stop();
+    const budgetPeaks = await budgetState?.stop();
     const after = await globalStatus(admin);
     const delta = (name: keyof GlobalStatus): number => after[name] - before[name];
     // The orchestrator's own statements between the two snapshots: every sample, and the second snapshot.
     const ownStatements = monitor.samples + context.snapshotStatements;
     return result(driver, scenario, fleet, {
       spareInitP50: summarizeLatency(spareInitMs).p50,
+      budgetPeaks,
       wallMs,
       peakConnections,
       questions: delta('Questions'),
@@ -312,6 +319,7 @@ async function measure(context: Context, driver: FleetDriver, scenario: Scenario
   } finally {
     progress.stop();
     await monitor.stop();
+    await budgetState?.stop();
     await fleet.teardown();
     await admin.killAllOf(database.user);
     if (context.redis) await deleteBudgetKeys(context.redis, budgetName);
@@ -320,6 +328,7 @@ async function measure(context: Context, driver: FleetDriver, scenario: Scenario
 
 interface ServerSide {
   readonly spareInitP50: number;
+  readonly budgetPeaks: BudgetPeaks | undefined;
   readonly wallMs: number;
   readonly peakConnections: number;
   readonly questions: number;
@@ -388,6 +397,10 @@ function result(driver: FleetDriver, scenario: Scenario, fleet: Fleet, server: S
       handOvers: counters.handOvers ?? 0,
       leaseLapses: counters.leaseLapses ?? 0,
       budgetFallbacks: counters.budgetFallbacks ?? 0,
+      budgetTakenPeak: server.budgetPeaks?.taken,
+      budgetLapsedPeak: server.budgetPeaks?.lapsed,
+      budgetWaitingPeak: server.budgetPeaks?.waiting,
+      budgetCapacity: server.budgetPeaks?.capacity,
       wallMs: server.wallMs,
     },
     slowest: [...records].sort((a, b) => b.handlerMs - a.handlerMs).slice(0, 5),
@@ -399,6 +412,54 @@ interface GlobalStatus {
   readonly Connection_errors_max_connections: number;
   readonly Connections: number;
   readonly Com_kill: number;
+}
+
+interface BudgetPeaks {
+  readonly taken: number;
+  readonly lapsed: number;
+  readonly waiting: number;
+  readonly capacity: number | undefined;
+}
+
+/** The budget as Redis sees it (its public `inspect()`, Redis only), every 250 ms: the largest seats taken, lapsed and waiting. */
+class BudgetSampler {
+  readonly #budget: ReturnType<typeof createRedisBudget>;
+  #peaks: BudgetPeaks = { taken: 0, lapsed: 0, waiting: 0, capacity: undefined };
+  #running: Promise<void> | undefined;
+  #stopping = false;
+
+  constructor(redis: Redis, name: string) {
+    this.#budget = createRedisBudget({ redis, name });
+  }
+
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  async stop(): Promise<BudgetPeaks> {
+    this.#stopping = true;
+    await this.#running;
+    await this.#budget.close();
+    return this.#peaks;
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        const state = await this.#budget.inspect();
+        const peaks = this.#peaks;
+        this.#peaks = {
+          taken: Math.max(peaks.taken, state.taken),
+          lapsed: Math.max(peaks.lapsed, state.lapsed),
+          waiting: Math.max(peaks.waiting, state.waiting),
+          capacity: state.capacity ?? peaks.capacity,
+        };
+      } catch {
+        // A missed sample; the next one follows.
+      }
+      await sleep(250);
+    }
+  }
 }
 
 async function globalStatus(admin: AdminSession): Promise<GlobalStatus> {
