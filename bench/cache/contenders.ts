@@ -4,7 +4,10 @@
  *
  * - raw ioredis: `GET` + `JSON.parse`, ioredis defaults (the baseline); a second row with
  *   `enableAutoPipelining`, the option cachefront turns on for its own client.
- * - cachefront: `createRedisCache({ redis, namespace })`, defaults; an entity with one parameter tag.
+ * - cachefront: `createRedisCache({ redis, namespace })`, defaults; an entity with one parameter tag,
+ *   and a second row without tags.
+ * - cachefront through core: `repo.get()` of a repository with zod schemas for its parameters and
+ *   its value, on the same cache (the parameter parse, and what a hit costs on top of the entity).
  * - bentocache: `bentostore().useL2Layer(redisDriver({ connection }))` — no L1 memory tier, no bus;
  *   defaults otherwise (no grace, no timeouts); `getOrSet` without tags, and a second row with the
  *   same parameter tag cachefront gets.
@@ -13,11 +16,14 @@
  */
 
 import { createRedisCache } from '@cachefront/cache';
+import { createDataLayer, defineRepository } from '@cachefront/core';
+import { type Connector, createConnector, mysqlDatabase } from '@cachefront/mysql';
 import { createKeyv } from '@keyv/redis';
 import { BentoCache, bentostore } from 'bentocache';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { createCache } from 'cache-manager';
 import { Redis } from 'ioredis';
+import { z } from 'zod';
 import { ENTRY_TTL_MS, type ProductRow, productRow, productTag, REDIS_HOST, REDIS_PORT, REDIS_URL } from './fixtures.js';
 
 export interface Contender {
@@ -33,14 +39,33 @@ export interface Contender {
   close(): Promise<void>;
 }
 
-export type ContenderName = 'ioredis' | 'ioredis-autopipeline' | 'cachefront' | 'bentocache' | 'bentocache-tag' | 'cache-manager';
+export type ContenderName =
+  | 'ioredis'
+  | 'ioredis-autopipeline'
+  | 'cachefront'
+  | 'cachefront-notag'
+  | 'cachefront-repo'
+  | 'bentocache'
+  | 'bentocache-tag'
+  | 'cache-manager';
 
-export const CONTENDER_NAMES: readonly ContenderName[] = ['ioredis', 'ioredis-autopipeline', 'cachefront', 'bentocache', 'bentocache-tag', 'cache-manager'];
+export const CONTENDER_NAMES: readonly ContenderName[] = [
+  'ioredis',
+  'ioredis-autopipeline',
+  'cachefront',
+  'cachefront-notag',
+  'cachefront-repo',
+  'bentocache',
+  'bentocache-tag',
+  'cache-manager',
+];
 
 export const CONTENDER_LABELS: Readonly<Record<ContenderName, string>> = {
   ioredis: 'raw ioredis GET + JSON.parse',
   'ioredis-autopipeline': 'raw ioredis GET + JSON.parse, autopipelining',
   cachefront: 'cachefront entity.get (1 tag)',
+  'cachefront-notag': 'cachefront entity.get (no tag)',
+  'cachefront-repo': 'cachefront repo.get (core, zod, 1 tag)',
   bentocache: 'bentocache getOrSet (L2 Redis only)',
   'bentocache-tag': 'bentocache getOrSet (L2 only, 1 tag)',
   'cache-manager': 'cache-manager wrap (@keyv/redis)',
@@ -87,14 +112,18 @@ function rawIoredis(prefix: string, autoPipelining: boolean): Contender {
   };
 }
 
-function cachefront(prefix: string): Contender {
-  const cache = createRedisCache({ redis: REDIS_URL, namespace: prefix });
-  const products = cache.entity<{ id: number }, ProductRow>({ name: 'product', ttlMs: ENTRY_TTL_MS, tags: ({ id }) => [productTag(id)] });
+function cachefront(prefix: string, withTag: boolean): Contender {
+  const cache = createRedisCache({ redis: REDIS_URL, namespace: `${prefix}-cf${withTag ? '' : 'n'}` });
+  const products = cache.entity<{ id: number }, ProductRow>({
+    name: 'product',
+    ttlMs: ENTRY_TTL_MS,
+    ...(withTag ? { tags: ({ id }: { id: number }) => [productTag(id)] } : {}),
+  });
   const loader = new Loader();
   const load = ({ id }: { id: number }) => loader.load(id);
   return {
-    name: 'cachefront',
-    setup: "createRedisCache({ redis: url, namespace }) (defaults); entity { name: 'product', ttlMs, tags: ({ id }) => ['product:<id>'] }",
+    name: withTag ? 'cachefront' : 'cachefront-notag',
+    setup: `createRedisCache({ redis: url, namespace }) (defaults); entity { name: 'product', ttlMs${withTag ? ", tags: ({ id }) => ['product:<id>']" : ''} }`,
     async warm(ids) {
       await inBatches(ids, (id) => products.get({ id }, load));
     },
@@ -106,6 +135,58 @@ function cachefront(prefix: string): Contender {
     loads: () => loader.calls,
     async close() {
       await cache.close();
+    },
+  };
+}
+
+const ProductSchema = z.object({
+  id: z.number(),
+  sku: z.string(),
+  name: z.string(),
+  slug: z.string(),
+  description: z.string(),
+  categoryId: z.number(),
+  brand: z.string(),
+  price: z.string(),
+  salePrice: z.string().nullable(),
+  costPrice: z.string(),
+  currency: z.string(),
+  stock: z.number(),
+  weightKg: z.string(),
+  active: z.boolean(),
+  rating: z.string(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+
+function cachefrontRepository(prefix: string): Contender {
+  const cache = createRedisCache({ redis: REDIS_URL, namespace: `${prefix}-cfr` });
+  // No statement runs on a hit: the connector opens nothing until a loader or a write uses it, and this loader does not.
+  const database = mysqlDatabase(createConnector({ connection: { host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'test' } }));
+  const layer = createDataLayer({ cache, database });
+  const loader = new Loader();
+  const products = layer.repository(
+    defineRepository({
+      name: 'product',
+      params: z.object({ id: z.number().int().positive() }),
+      value: ProductSchema,
+      ttlMs: ENTRY_TTL_MS,
+      tags: ({ id }) => [productTag(id)],
+      load: async (_db: Connector, { id }) => loader.load(id),
+    }),
+  );
+  return {
+    name: 'cachefront-repo',
+    setup:
+      "createDataLayer({ cache, database }); repository { params: z.object({ id }), value: a z.object of the row's 17 fields, ttlMs, tags: ({ id }) => ['product:<id>'] }; repo.get({ id })",
+    async warm(ids) {
+      await inBatches(ids, (id) => products.get({ id }));
+    },
+    get: (id) => products.get({ id }),
+    loads: () => loader.calls,
+    async close() {
+      await cache.close();
+      await database.end();
     },
   };
 }
@@ -163,7 +244,11 @@ export function createContender(name: ContenderName, prefix: string): Contender 
     case 'ioredis-autopipeline':
       return rawIoredis(prefix, true);
     case 'cachefront':
-      return cachefront(prefix);
+      return cachefront(prefix, true);
+    case 'cachefront-notag':
+      return cachefront(prefix, false);
+    case 'cachefront-repo':
+      return cachefrontRepository(prefix);
     case 'bentocache':
       return bentocache(prefix, false);
     case 'bentocache-tag':

@@ -1,7 +1,7 @@
 /**
  * Scenario 1 and 2: reads of warm keys. Each contender reads the same rows (its own keys), first
  * untimed to warm the JIT, then counted under MONITOR (Redis commands per hit), then timed
- * one after another and with `concurrency` requests in flight. Keys cycle over `keys` ids, so
+ * one after another and with 16, 64 and 256 requests in flight. Keys cycle over `keys` ids, so
  * concurrent requests are for different keys and no in-process de-duplication can help.
  */
 import { type Contender, type ContenderName, createContender } from './contenders.js';
@@ -14,7 +14,8 @@ export interface HitPathPlan {
   readonly countOps: number;
   readonly sequentialOps: number;
   readonly concurrentOps: number;
-  readonly concurrency: number;
+  /** Requests in flight, one measurement each. */
+  readonly concurrency: readonly number[];
 }
 
 export const DEFAULT_HIT_PATH_PLAN: HitPathPlan = {
@@ -23,14 +24,15 @@ export const DEFAULT_HIT_PATH_PLAN: HitPathPlan = {
   countOps: 1000,
   sequentialOps: 5000,
   concurrentOps: 20_000,
-  concurrency: 64,
+  concurrency: [16, 64, 256],
 };
 
 export interface HitPathResult {
   readonly name: ContenderName;
   readonly setup: string;
   readonly sequential: Throughput;
-  readonly concurrent: Throughput;
+  /** By requests in flight (the plan's `concurrency`). */
+  readonly concurrent: Readonly<Record<string, Throughput>>;
   /** Redis commands per hit, by command (sent by the client; run inside Lua). */
   readonly commandsPerHit: CommandsPerOp;
   /** Loader calls while measuring: must be 0 (every read a hit). */
@@ -46,7 +48,7 @@ export async function runHitPath(name: ContenderName, prefix: string, admin: Red
     await contender.warm(all);
     const warmLoads = contender.loads();
     const get = (i: number) => contender.get((i % plan.keys) + 1);
-    await measure(get, plan.warmupOps, plan.concurrency);
+    await measure(get, plan.warmupOps, 64);
     await measure(get, plan.warmupOps / 3, 1);
 
     const counts = await admin.countCommands(prefix, async () => {
@@ -55,7 +57,8 @@ export async function runHitPath(name: ContenderName, prefix: string, admin: Red
     const commandsPerHit = perOp(counts, plan.countOps);
 
     const sequential = await measure(get, plan.sequentialOps, 1);
-    const concurrent = await measure(get, plan.concurrentOps, plan.concurrency);
+    const concurrent: Record<string, Throughput> = {};
+    for (const inFlight of plan.concurrency) concurrent[inFlight] = await measure(get, plan.concurrentOps, inFlight);
     return { name, setup: contender.setup, sequential, concurrent, commandsPerHit, loadsWhileMeasuring: contender.loads() - warmLoads };
   } finally {
     await contender.close();

@@ -46,46 +46,63 @@ const describeCommands = (commands: Readonly<Record<string, number>>) =>
 
 const total = (commands: Readonly<Record<string, number>>) => Object.values(commands).reduce((sum, n) => sum + n, 0);
 
+const IN_FLIGHT = ['16', '64', '256'] as const;
+
+/**
+ * The hit path: one after another (mean and p99 time per hit), and 16 / 64 / 256 in flight
+ * (throughput), each as a ratio to raw ioredis in the same run, then the median over runs; and the
+ * client CPU per hit at 64 in flight.
+ */
 export function hitPathTable(runs: readonly RunRecord[]): string {
   const lines = [
-    '| client | sequential ops/s | p50 ms | p99 ms | time vs raw | 64 in flight ops/s | p50 ms | p99 ms | time vs raw | client CPU µs per hit (64 in flight) | loader calls |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| client | sequential mean µs | p99 µs | mean vs raw | p99 vs raw | ops/s at 16 / 64 / 256 in flight | throughput vs raw at 16 / 64 / 256 | CPU µs per hit (64) | CPU vs raw | loader calls |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const byName = groupBy(
     runs.flatMap((r) => r.hitPath),
     (h) => h.name,
   );
-  // Ratios are taken within a run (raw ops/s ÷ ops/s: 1.10 = 10% more time per read), then the median.
+  // Ratios are taken within a run (mine ÷ raw's), then the median over runs.
   const ratio = (name: ContenderName, pick: (h: HitPathResult) => number) =>
     median(
       runs.flatMap((r) => {
         const base = r.hitPath.find((h) => h.name === BASELINE);
         const mine = r.hitPath.find((h) => h.name === name);
-        return base && mine ? [pick(base) / pick(mine)] : [];
+        return base && mine ? [pick(mine) / pick(base)] : [];
       }),
     );
+  const at = (h: HitPathResult, inFlight: string) => h.concurrent[inFlight];
   for (const [name, results] of byName) {
     const of = (pick: (h: HitPathResult) => number) => median(results.map(pick));
+    const meanUs = (h: HitPathResult) => 1e6 / h.sequential.opsPerSec;
     const cells = [
       CONTENDER_LABELS[name],
-      fmt(of((h) => h.sequential.opsPerSec)),
-      ms(of((h) => h.sequential.p50Ms)),
-      ms(of((h) => h.sequential.p99Ms)),
-      `${fmt(
-        ratio(name, (h) => h.sequential.opsPerSec),
-        2,
-      )}×`,
-      fmt(of((h) => h.concurrent.opsPerSec)),
-      ms(of((h) => h.concurrent.p50Ms)),
-      ms(of((h) => h.concurrent.p99Ms)),
-      `${fmt(
-        ratio(name, (h) => h.concurrent.opsPerSec),
-        2,
-      )}×`,
+      fmt(of(meanUs), 1),
       fmt(
-        of((h) => h.concurrent.cpuUsPerOp),
+        of((h) => h.sequential.p99Ms * 1000),
         1,
       ),
+      `${fmt(ratio(name, meanUs), 2)}×`,
+      `${fmt(
+        ratio(name, (h) => h.sequential.p99Ms),
+        2,
+      )}×`,
+      IN_FLIGHT.map((n) => fmt(of((h) => at(h, n)?.opsPerSec ?? Number.NaN))).join(' / '),
+      IN_FLIGHT.map(
+        (n) =>
+          `${fmt(
+            ratio(name, (h) => at(h, n)?.opsPerSec ?? Number.NaN),
+            2,
+          )}×`,
+      ).join(' / '),
+      fmt(
+        of((h) => at(h, '64')?.cpuUsPerOp ?? Number.NaN),
+        1,
+      ),
+      `${fmt(
+        ratio(name, (h) => at(h, '64')?.cpuUsPerOp ?? Number.NaN),
+        2,
+      )}×`,
       String(Math.max(...results.map((h) => h.loadsWhileMeasuring))),
     ];
     lines.push(`| ${cells.join(' | ')} |`);

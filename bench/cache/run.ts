@@ -17,7 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CONTENDER_LABELS, CONTENDER_NAMES } from './contenders.js';
+import { CONTENDER_LABELS, CONTENDER_NAMES, type ContenderName } from './contenders.js';
 import { runPrefix } from './fixtures.js';
 import { BATCH_APPROACHES, DEFAULT_GET_MANY_PLAN, type GetManyResult, runGetMany } from './get-many.js';
 import { DEFAULT_HIT_PATH_PLAN, type HitPathResult, runHitPath } from './hit-path.js';
@@ -35,12 +35,14 @@ const HELP = `Usage: pnpm bench:cache -- [--runs N] [--scenarios hit,many,stampe
   --runs N            repeat everything N times (1-50) and report medians; default 1
   --scenarios LIST    which scenarios to run; default all (hit includes Redis commands per hit)
   --wait-minutes M    wait at most M minutes for other benchmarks to finish first; default 30
+  --contenders LIST   the hit path's clients; default all (${CONTENDER_NAMES.join(',')})
 `;
 
 interface Flags {
   readonly runs: number;
   readonly scenarios: ReadonlySet<Scenario>;
   readonly waitMinutes: number;
+  readonly contenders: readonly ContenderName[];
 }
 
 function parseFlags(argv: readonly string[]): Flags | undefined {
@@ -50,6 +52,7 @@ function parseFlags(argv: readonly string[]): Flags | undefined {
       runs: { type: 'string', default: '1' },
       scenarios: { type: 'string', default: SCENARIOS.join(',') },
       'wait-minutes': { type: 'string', default: '30' },
+      contenders: { type: 'string', default: CONTENDER_NAMES.join(',') },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -65,7 +68,15 @@ function parseFlags(argv: readonly string[]): Flags | undefined {
     if (scenario === undefined) throw new RangeError(`Unknown scenario ${JSON.stringify(name)}; choose from ${SCENARIOS.join(', ')}.`);
     scenarios.add(scenario);
   }
-  return { runs, scenarios, waitMinutes };
+  const contenders: ContenderName[] = [];
+  for (const name of values.contenders.split(',')) {
+    const contender = CONTENDER_NAMES.find((c) => c === name.trim());
+    if (contender === undefined) throw new RangeError(`Unknown contender ${JSON.stringify(name)}; choose from ${CONTENDER_NAMES.join(', ')}.`);
+    contenders.push(contender);
+  }
+  // Ratios are to raw ioredis: it is always measured.
+  if (!contenders.includes('ioredis')) contenders.unshift('ioredis');
+  return { runs, scenarios, waitMinutes, contenders };
 }
 
 /** The list rotated left by `by`, so each client takes each position across runs. */
@@ -74,7 +85,7 @@ const rotate = <T>(list: readonly T[], by: number): T[] => list.map((_, i) => li
 const log = (line: string) => console.error(line);
 
 async function runOnce(run: number, flags: Flags, admin: RedisAdmin, prefix: string): Promise<RunRecord> {
-  const order = rotate(CONTENDER_NAMES, run);
+  const order = rotate(flags.contenders, run);
   const hitPath: HitPathResult[] = [];
   const getMany: GetManyResult[] = [];
   const stampede: StampedeResult[] = [];
@@ -89,7 +100,11 @@ async function runOnce(run: number, flags: Flags, admin: RedisAdmin, prefix: str
       const result = await runHitPath(name, prefix, admin, DEFAULT_HIT_PATH_PLAN);
       hitPath.push(result);
       log(
-        `  run ${run + 1} hit  ${CONTENDER_LABELS[name].padEnd(46)} seq ${Math.round(result.sequential.opsPerSec)} ops/s, 64 in flight ${Math.round(result.concurrent.opsPerSec)} ops/s`,
+        `  run ${run + 1} hit  ${CONTENDER_LABELS[name].padEnd(46)} seq ${Math.round(result.sequential.opsPerSec)} ops/s, 16 / 64 / 256 in flight ${Object.values(
+          result.concurrent,
+        )
+          .map((t) => Math.round(t.opsPerSec))
+          .join(' / ')} ops/s`,
       );
     }
   }
@@ -166,7 +181,9 @@ async function main(): Promise<number> {
   if (runs.length === 0) throw new Error('Every run was disturbed by another benchmark; nothing to report.');
   const sections = [
     `Cache benchmark, medians of ${runs.length} run(s)${runs.length < flags.runs ? ` (${flags.runs} asked for)` : ''}${discarded.length > 0 ? `, ${discarded.length} more discarded because another benchmark ran meanwhile` : ''}. ${machine}.`,
-    flags.scenarios.has('hit') ? `### Hit path (same ~600-byte product row, warm keys)\n\n${hitPathTable(runs)}` : '',
+    flags.scenarios.has('hit')
+      ? `### Hit path (same ~600-byte product row, warm keys; ratios to raw ioredis GET + JSON.parse in the same run)\n\n${hitPathTable(runs)}`
+      : '',
     flags.scenarios.has('hit')
       ? `### Redis commands per hit (MONITOR, ${DEFAULT_HIT_PATH_PLAN.countOps} sequential hits, untimed)\n\n${roundTripTable(runs)}`
       : '',

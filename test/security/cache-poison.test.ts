@@ -8,6 +8,7 @@
  */
 import { type Cache, createRedisCache, type EntityCache, paramKey } from '@cachefront/cache';
 import fc from 'fast-check';
+import { forgeEntryTags } from '@cachefront/cache/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL } from '../support/env.js';
@@ -24,22 +25,16 @@ interface Item {
 }
 type Params = { id: number };
 
-const NEWLINE = 0x0a;
-
-/** A real entry with its header's tags replaced (the header JSON is rewritten, the rest kept). */
-function withTags(entry: Buffer, tags: Record<string, unknown>): Buffer {
-  const end = entry.indexOf(NEWLINE, 2);
-  const header = JSON.parse(entry.toString('utf8', 2, end)) as Record<string, unknown>;
-  const forged = Buffer.from(JSON.stringify({ ...header, t: tags }), 'utf8');
-  return Buffer.concat([entry.subarray(0, 2), forged, entry.subarray(end)]);
-}
+/** The current binary header, or the previous JSON one (still read), forged. */
+type HeaderFormat = 'binary' | 'legacy';
+const headerFormat = fc.constantFrom<HeaderFormat>('binary', 'legacy');
 
 type Forgery =
   | { kind: 'other-key' }
   | { kind: 'other-entity' }
   | { kind: 'other-version' }
-  | { kind: 'tags'; tags: Record<string, string | null> }
-  | { kind: 'bad-tag'; tag: string }
+  | { kind: 'tags'; tags: Record<string, string | null>; format: HeaderFormat }
+  | { kind: 'bad-tag'; tag: string; format: HeaderFormat }
   | { kind: 'format-byte'; byte: number }
   | { kind: 'random'; bytes: Uint8Array }
   | { kind: 'truncated'; at: number };
@@ -57,8 +52,9 @@ const forgery: fc.Arbitrary<Forgery> = fc.oneof(
         maxKeys: 3,
       },
     ),
+    format: headerFormat,
   }),
-  fc.record({ kind: fc.constant('bad-tag' as const), tag: fc.oneof(fc.constantFrom('', '\ud800', 'a\udfffb', 'x'.repeat(1025)), invalidTag) }),
+  fc.record({ kind: fc.constant('bad-tag' as const), tag: fc.oneof(fc.constantFrom('', '\ud800', 'a\udfffb', 'x'.repeat(1025)), invalidTag), format: headerFormat }),
   fc.record({ kind: fc.constant('format-byte' as const), byte: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 300 }) }),
   fc.record({ kind: fc.constant('truncated' as const), at: fc.nat() }),
@@ -128,10 +124,10 @@ describe('cache-poison: raw entries never serve another key, and are overwritten
             bytes = (await raw.getBuffer(items2.keys.value(paramKey(a)))) as Buffer;
             break;
           case 'tags':
-            bytes = withTags(real, forged.tags);
+            bytes = forgeEntryTags(real, forged.tags, forged.format);
             break;
           case 'bad-tag':
-            bytes = withTags(real, { [forged.tag]: null, [`item:${a.id}`]: null });
+            bytes = forgeEntryTags(real, { [forged.tag]: null, [`item:${a.id}`]: null }, forged.format);
             break;
           case 'format-byte':
             bytes = Buffer.concat([Buffer.from([forged.byte]), real.subarray(1)]);

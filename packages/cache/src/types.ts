@@ -27,7 +27,10 @@ export interface GetOptions {
   failSafe?: boolean | ((error: unknown) => boolean);
 }
 
-/** Counters since the cache was made. Every read (each parameter set of a `getMany`) is exactly one of `hits`, `stale` and `misses`. */
+/**
+ * Counters since the cache was made. Every read (each parameter set of a `getMany`, each caller of a
+ * `get` that shared another's attempt in this process) is exactly one of `hits`, `stale` and `misses`.
+ */
 export interface CacheStats {
   /** Reads answered `fresh` from the cache. */
   hits: number;
@@ -38,7 +41,15 @@ export interface CacheStats {
   loads: number;
   fills: number;
   fillsRejected: number;
+  /** Reads that waited for another process's lease holder (then answered by its fill, their own load, or stale). */
   leaseWaits: number;
+  /**
+   * Reads that waited for a loader: their own load, a lease holder's, or the load of the read they
+   * shared in this process. `loaderWaits / (hits + stale + misses)` is the share of reads a loader slowed.
+   */
+  loaderWaits: number;
+  /** Early refreshes run (refresh-ahead): loads of entries still fresh, while their readers were answered from the cache. */
+  refreshes: number;
   timeouts: number;
   errors: number;
   bypasses: number;

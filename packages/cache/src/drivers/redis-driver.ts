@@ -15,6 +15,7 @@
 import { readTokens } from '../tokens.js';
 import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './driver.js';
 import { ACQUIRE_LEASES, FILL, INIT_TAGS, RELEASE_LEASES } from './lua.js';
+import { ReadBatcher } from './read-batch.js';
 import { createRedisClient, isClusterClient, isRedisClient, type RedisClient, type RedisConnection } from './redis-client.js';
 import { classifyRedisError, errorCode } from './redis-errors.js';
 import { Script } from './script.js';
@@ -29,6 +30,8 @@ export class RedisDriver implements CacheDriver {
   readonly client: RedisClient;
   readonly #owned: boolean;
   readonly #cluster: boolean;
+  /** Reads of one turn in one MGET (single Redis only). */
+  readonly #batch = new ReadBatcher((keys) => this.client.mgetBuffer(...keys));
   readonly #problemListeners = new Set<(problem: StoreProblem) => void>();
   /** The latest connection failure; it stands while the client is not ready. */
   #connectionProblem: StoreProblem | undefined;
@@ -101,8 +104,7 @@ export class RedisDriver implements CacheDriver {
   async read(keys: readonly string[], tagKeys: readonly string[]): Promise<ReadResult> {
     if (!this.#cluster) {
       if (keys.length + tagKeys.length === 0) return { values: [], tags: [] };
-      const all = await this.client.mgetBuffer(...keys, ...tagKeys);
-      return { values: all.slice(0, keys.length), tags: all.slice(keys.length).map((b) => (b === null ? null : b.toString())) };
+      return this.#batch.read(keys, tagKeys);
     }
     const [values, tags] = await Promise.all([
       keys.length === 0 ? Promise.resolve([]) : this.client.mgetBuffer(...keys),

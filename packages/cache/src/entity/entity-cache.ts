@@ -4,7 +4,7 @@ import { assertTags } from '../keys/tags.js';
 import { type EntityOptions, resolveEntityOptions } from '../options.js';
 import type { CacheRuntime } from '../runtime/runtime.js';
 import type { CacheResult, GetOptions, LoadContext, LoadMany } from '../types.js';
-import type { EntityContext, Pending } from './context.js';
+import { count, type EntityContext, type Pending } from './context.js';
 import { Flights } from './flights.js';
 import { settle } from './settle.js';
 import { TagHints } from './tag-hints.js';
@@ -20,7 +20,14 @@ export class EntityCache<P, T> {
   /** Where this entity's entries and leases live in Redis. */
   readonly keys: EntityKeys;
   readonly #ctx: EntityContext<P, T>;
-  readonly #flights = new Flights<T>();
+  /** Each attempt hands on its entry: its answer, and whether it waited for a loader, counted again for each caller that shared it. */
+  readonly #flights = new Flights<Pending<P>>({
+    waited: (attempt) => attempt.waited === true,
+    shared: (attempt, waited) => count(this.#ctx, attempt, waited),
+    queued: () => {
+      this.#ctx.runtime.stats.loaderWaits += 1;
+    },
+  });
 
   constructor(runtime: CacheRuntime, options: EntityOptions<P, T>) {
     const resolved = resolveEntityOptions(options, runtime.options);
@@ -40,18 +47,20 @@ export class EntityCache<P, T> {
    * the write. Callers in other processes wait for the lease holder's fill and read it themselves,
    * judged against the tag tokens of their own read.
    */
-  async get(params: P, load: (params: P, context: LoadContext) => Promise<T>, options: GetOptions = {}): Promise<CacheResult<T>> {
+  get(params: P, load: (params: P, context: LoadContext) => Promise<T>, options: GetOptions = {}): Promise<CacheResult<T>> {
     let entry: Pending<P>;
     try {
       entry = this.#pending(params);
     } catch (error) {
-      throw this.#keyError(error);
+      return Promise.reject(this.#keyError(error));
     }
-    return this.#flights.join(entry.key, options, async () => {
-      const attempt: Pending<P> = { ...entry, stale: undefined, result: undefined };
-      await settle(this.#ctx, [attempt], async ([only], context) => [await load(only as P, context)], options);
-      return attempt.result as CacheResult<T>;
-    });
+    const loadOne: LoadMany<P, T> = async ([only], context) => [await load(only as P, context)];
+    return this.#flights
+      .join(entry.key, options, () => {
+        const attempt: Pending<P> = { ...entry, stale: undefined, result: undefined };
+        return settle(this.#ctx, [attempt], loadOne, options).then(() => attempt);
+      })
+      .then((attempt) => attempt.result as CacheResult<T>);
   }
 
   /**

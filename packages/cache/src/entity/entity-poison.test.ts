@@ -4,6 +4,7 @@ import type { CacheDriver } from '../drivers/driver.js';
 import { MemoryDriver } from '../drivers/memory-driver.js';
 import type { CacheEventName } from '../events.js';
 import { paramKey } from '../keys/keys.js';
+import { forgeEntryTags as withTags } from '../testing/forge.js';
 
 interface Item {
   entity: string;
@@ -56,13 +57,6 @@ function setup() {
 const noLoad = async (): Promise<Item> => {
   throw new Error('the entry was not overwritten');
 };
-
-/** Replaces the header's tags of a real entry. */
-function withTags(entry: Buffer, tags: Record<string, unknown>): Buffer {
-  const end = entry.indexOf(0x0a, 2);
-  const header = JSON.parse(entry.toString('utf8', 2, end)) as Record<string, unknown>;
-  return Buffer.concat([entry.subarray(0, 2), Buffer.from(JSON.stringify({ ...header, t: tags })), entry.subarray(end)]);
-}
 
 describe('entries are bound to their key', () => {
   it("another key's, entity's or version's real entry is a mismatch: a miss, counted, and overwritten", async () => {
@@ -119,19 +113,23 @@ describe('entries are bound to their key', () => {
 });
 
 describe('a header with an unusable tag', () => {
-  for (const bad of ['', 'x'.repeat(1025), '\ud800', 'a\udfffb']) {
-    it(`(${bad.length} characters) is a miss, overwritten, and its tag never becomes a tag key or a hint`, async () => {
+  const cases = [
+    ...['', 'x'.repeat(1025)].map((bad) => ({ bad, format: 'binary' as const })),
+    ...['', 'x'.repeat(1025), '\ud800', 'a\udfffb'].map((bad) => ({ bad, format: 'legacy' as const })),
+  ];
+  for (const { bad, format } of cases) {
+    it(`(${bad.length} characters, ${format} header) is a miss, overwritten, and its tag never becomes a tag key or a hint`, async () => {
       const { cache, raw, events, tagReads, entity, loaderOf } = setup();
       const items = entity('item');
       const load = loaderOf('item');
       const key = items.keys.value(paramKey({ id: 1 }));
       await items.get({ id: 1 }, load);
       const real = (await raw.get(key)) as Buffer;
-      await raw.set(key, withTags(real, { [bad]: null, 'item:1': null }));
+      await raw.set(key, withTags(real, { [bad]: null, 'item:1': null }, format));
       // get path, getMany path, then again after the entry is gone: the key is cached every time.
       expect(await items.get({ id: 1 }, load)).toMatchObject({ status: 'miss' });
       expect(await items.get({ id: 1 }, noLoad)).toMatchObject({ status: 'fresh' });
-      await raw.set(key, withTags(real, { [bad]: null }));
+      await raw.set(key, withTags(real, { [bad]: null }, format));
       expect((await items.getMany([{ id: 1 }], async (list) => Promise.all(list.map(load))))[0]).toMatchObject({ status: 'miss' });
       expect(await items.get({ id: 1 }, noLoad)).toMatchObject({ status: 'fresh' });
       await items.delete({ id: 1 });

@@ -10,7 +10,7 @@ import type { CacheEvents } from '../events.js';
 import { assertTags } from '../keys/tags.js';
 import { invalidatedAt } from '../tokens.js';
 import type { GetOptions, LoadMany } from '../types.js';
-import type { EntityContext, Pending } from './context.js';
+import { answer, type EntityContext, type Pending, waitsForLoader } from './context.js';
 import { releaseLeases } from './leases.js';
 import { initAbsentTags, readWithTokens, type TagTokens } from './tag-tokens.js';
 
@@ -37,6 +37,7 @@ export async function loadEntries<P, T>(
     }
   }
   let values: readonly T[];
+  for (const entry of entries) waitsForLoader(entry);
   try {
     runtime.stats.loads += 1;
     values = await loadMany(
@@ -47,20 +48,14 @@ export async function loadEntries<P, T>(
     if (token) await releaseLeases(ctx, entries, token);
     const failSafe = typeof options.failSafe === 'function' ? options.failSafe(error) : options.failSafe === true;
     if (failSafe && entries.every((entry) => entry.stale)) {
-      for (const entry of entries) {
-        entry.result = { value: entry.stale?.value, status: 'stale' };
-        runtime.stats.stale += 1;
-        runtime.events.emit('stale', { entity: ctx.keys.entity, reason: 'loader-error' });
-      }
+      for (const entry of entries) answer(ctx, entry, { value: entry.stale?.value, status: 'stale' }, 'loader-error');
       return;
     }
     throw error;
   }
   // Loaded: a miss, counted once here, whatever the read went through before (polls, a bypass).
   entries.forEach((entry, i) => {
-    entry.result = { value: values[i] as T, status: 'miss' };
-    runtime.stats.misses += 1;
-    runtime.events.emit('miss', { entity: ctx.keys.entity });
+    answer(ctx, entry, { value: values[i] as T, status: 'miss' });
   });
   if (token) await fillEntries(ctx, entries, values, tokens, token, loadStart);
 }
@@ -109,6 +104,8 @@ async function fillEntries<P, T>(
 ): Promise<void> {
   const { runtime, keys, ttlMs, graceMs } = ctx;
   const { compressAboveBytes, maxValueBytes, clockSkewMs } = runtime.options;
+  // How long the load took: refresh-ahead starts earlier for entries that are slow to load.
+  const loadMs = runtime.options.now() - loadStart;
   const valueTags = valueTagsOf(ctx, entries, values);
   // Value tags not read before the load: read now, and give up the fill if one was invalidated while the loader ran.
   const late = [...new Set(valueTags.flatMap((tags) => tags ?? []))].filter((tag) => !tokens.has(tag));
@@ -139,8 +136,7 @@ async function fillEntries<P, T>(
     }
     const tags = [...new Set([...entry.tags, ...extra])];
     ctx.hints.remember(entry.key, tags);
-    // No prototype: a tag named `__proto__` is a tag like any other.
-    const header: Record<string, string | null> = Object.create(null);
+    const snapshot: Array<string | null> = [];
     for (const tag of tags) {
       const known = tokens.has(tag);
       const value = known ? (tokens.get(tag) ?? null) : (lateTokens.get(tag) ?? null);
@@ -155,12 +151,12 @@ async function fillEntries<P, T>(
         abandoned.push(entry);
         return;
       }
-      header[tag] = value;
+      snapshot.push(value);
     }
     let bytes: Buffer;
     try {
       bytes = encodeEntry(
-        { key: entry.key, freshUntil: loadStart + ttlMs, staleUntil: loadStart + ttlMs + graceMs, tags: header },
+        { key: entry.key, freshUntil: loadStart + ttlMs, staleUntil: loadStart + ttlMs + graceMs, loadMs, tags, tokens: snapshot },
         values[i],
         compressAboveBytes,
       );
@@ -181,7 +177,7 @@ async function fillEntries<P, T>(
       leaseKey: entry.leaseKey,
       value: bytes,
       ttlMs: Math.max(1, loadStart + ttlMs + graceMs - runtime.options.now()),
-      expectTags: tags.map((tag) => [runtime.tagKey(tag), header[tag] ?? null] as const),
+      expectTags: tags.map((tag, t) => [runtime.tagKey(tag), snapshot[t] ?? null] as const),
     });
   });
   if (abandoned.length > 0) await releaseLeases(ctx, abandoned, token);

@@ -1,6 +1,6 @@
 import { randomToken } from '../tokens.js';
 import type { GetOptions, LoadMany } from '../types.js';
-import { type EntityContext, type Pending, unsettled } from './context.js';
+import { answer, type EntityContext, type Pending, unsettled, waitsForLoader } from './context.js';
 import { loadAsHolder } from './fill.js';
 import { acquireLeases, releaseLeases } from './leases.js';
 import { readEntries } from './read.js';
@@ -24,6 +24,7 @@ export async function waitForHolders<P, T>(
   const { now, sleep, leaseWaitMs, leasePollMs } = runtime.options;
   const started = now();
   runtime.stats.leaseWaits += entries.length;
+  for (const entry of entries) waitsForLoader(entry);
   let open = unsettled(entries);
   while (open.length > 0 && now() - started < leaseWaitMs) {
     await wakeups.wait(
@@ -62,9 +63,7 @@ export async function waitForHolders<P, T>(
   for (const entry of entries) {
     runtime.events.emit('lease-wait', { entity: ctx.keys.entity, waitedMs, outcome: entry.result ? 'value' : 'timeout' });
     if (entry.result === undefined && entry.stale && ctx.staleWhileWaiting) {
-      entry.result = { value: entry.stale.value, status: 'stale' };
-      runtime.stats.stale += 1;
-      runtime.events.emit('stale', { entity: ctx.keys.entity, reason: 'lease-wait' });
+      answer(ctx, entry, { value: entry.stale.value, status: 'stale' }, 'lease-wait');
     }
   }
 }

@@ -97,4 +97,41 @@ describe('read outcomes are counted once', () => {
     await items.getMany([{ id: 1 }, { id: 2 }, { id: 3 }], async (list) => list.map(({ id }) => `item ${id}`));
     expect(outcomes(a)).toEqual({ hits: 1, stale: 0, misses: 3 });
   });
+
+  it('callers that share one attempt in this process are each one answer: N hits, or N misses that waited for the loader', async () => {
+    const { a, events } = setup();
+    const items = item(a);
+    const holder = held();
+    // The first caller loads; the 9 that join meanwhile share the next attempt, a hit of its fill.
+    const cold = await Promise.all(
+      [items.get({ id: 1 }, holder.load), ...Array.from({ length: 9 }, () => items.get({ id: 1 }, holder.load))].map(async (p, i) => {
+        if (i === 0) setImmediate(holder.release);
+        return p;
+      }),
+    );
+    expect(cold.map((r) => r.status)).toEqual(['miss', ...Array.from({ length: 9 }, () => 'fresh')]);
+    // All 10 waited for the one load: the first for its own, the 9 queued behind it.
+    expect(a.stats()).toMatchObject({ hits: 9, stale: 0, misses: 1, loads: 1, loaderWaits: 10 });
+    const warm = await Promise.all(Array.from({ length: 10 }, () => items.get({ id: 1 }, holder.load)));
+    expect(warm.every((r) => r.status === 'fresh')).toBe(true);
+    expect(a.stats()).toMatchObject({ hits: 19, misses: 1, loads: 1, loaderWaits: 10 });
+    expect(events.filter((e) => e.event === 'hit')).toHaveLength(19);
+  });
+
+  it('callers that join a read waiting for a lease holder share its wait: each counts as one that waited for a loader', async () => {
+    const { a, b } = setup({ leaseWaitMs: 2000, leasePollMs: 5, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
+    const holder = held();
+    const first = item(a).get({ id: 1 }, holder.load);
+    await tick();
+    const items = item(b);
+    const waiters = Array.from({ length: 5 }, () => items.get({ id: 1 }, async () => 'loaded myself'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    holder.release();
+    await first;
+    const served = await Promise.all(waiters);
+    expect(served.every((r) => r.status === 'fresh' && r.value === 'from the holder')).toBe(true);
+    // The first waiter's attempt waited for the holder; the other 4 joined after it began, queued
+    // behind it, and were served by the next attempt, a plain hit: all 5 waited for the loader.
+    expect(b.stats()).toMatchObject({ hits: 5, misses: 0, leaseWaits: 1, loaderWaits: 5 });
+  });
 });

@@ -5,7 +5,7 @@
  */
 
 import { decodeHeader, decodePayload, type ReadHeader } from '../entry/entry.js';
-import type { EntityContext, Pending } from './context.js';
+import { answer, type EntityContext, type Pending } from './context.js';
 import { hasAbsentTags, initAbsentTags, readWithTokens, type TagTokens } from './tag-tokens.js';
 
 interface Read {
@@ -22,7 +22,7 @@ type Judged<T> = { kind: 'fresh'; value: T } | { kind: 'stale'; value: T } | { k
  * Throws only when Redis fails (every key is built before the call).
  */
 export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], tokens: TagTokens): Promise<void> {
-  const { runtime, keys, hints } = ctx;
+  const { hints } = ctx;
   const tags = new Set<string>();
   for (const entry of entries) {
     for (const tag of entry.tags) tags.add(tag);
@@ -40,7 +40,7 @@ export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: reado
   const unknown = new Set<string>();
   for (const { entry, read } of decoded) {
     if (!read) continue;
-    const carried = Object.keys(read.header.tags);
+    const carried = read.header.tags;
     for (const tag of carried) if (!tokens.has(tag)) unknown.add(tag);
     hints.remember(entry.key, carried);
   }
@@ -49,9 +49,7 @@ export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: reado
   for (const { entry, read } of decoded) {
     const judged = judge(ctx, read, tokens);
     if (judged.kind === 'fresh') {
-      entry.result = { value: judged.value, status: 'fresh' };
-      runtime.stats.hits += 1;
-      if (runtime.events.wants('hit')) runtime.events.emit('hit', { entity: keys.entity });
+      answer(ctx, entry, { value: judged.value, status: 'fresh' });
     } else if (judged.kind === 'stale') {
       entry.stale = { value: judged.value };
     }
@@ -89,9 +87,10 @@ function judge<P, T>(ctx: EntityContext<P, T>, read: Read | undefined, tokens: T
   const now = ctx.runtime.options.now();
   if (now >= header.staleUntil) return { kind: 'none' };
   let current = now < header.freshUntil;
-  for (const [tag, token] of Object.entries(header.tags)) {
+  for (let i = 0; i < header.tags.length; i += 1) {
+    const token = header.tokens[i];
     // A header never legitimately holds "absent" (every snapshot has a token): such an entry is not fresh.
-    if (token === null || tokens.get(tag) !== token) current = false;
+    if (token === null || token === undefined || tokens.get(header.tags[i] as string) !== token) current = false;
   }
   // Without an opted-in grace period, an entry that is not fresh is not served at all.
   if (!current && header.staleUntil <= header.freshUntil) return { kind: 'none' };

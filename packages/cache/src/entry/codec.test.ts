@@ -82,13 +82,17 @@ describe('codec', () => {
     fc.assert(
       fc.property(
         value,
-        fc.dictionary(fc.string({ minLength: 1 }), fc.option(fc.string(), { nil: null })),
+        fc.dictionary(fc.string({ minLength: 1, unit: 'grapheme' }), fc.option(fc.string(), { nil: null })),
         fc.integer({ min: 0, max: 200 }),
-        fc.string({ unit: 'binary' }),
-        (payload, tags, above, key) => {
-          const bytes = encodeEntry({ key, freshUntil: 10, staleUntil: 20, tags }, payload, above);
+        // Keys and tags are well-formed text (keys/canonical.ts, keys/tags.ts refuse lone surrogates).
+        fc.string({ unit: 'grapheme' }),
+        fc.nat(),
+        (payload, dictionary, above, key, loadMs) => {
+          const tags = Object.keys(dictionary);
+          const tokens = Object.values(dictionary);
+          const bytes = encodeEntry({ key, freshUntil: 10, staleUntil: 20, loadMs, tags, tokens }, payload, above);
           const header = decodeHeader(bytes);
-          expect(header).toMatchObject({ key, freshUntil: 10, staleUntil: 20, tags });
+          expect(header).toMatchObject({ key, freshUntil: 10, staleUntil: 20, loadMs, tags, tokens });
           expect(decodePayload(bytes, header)).toStrictEqual(payload);
         },
       ),

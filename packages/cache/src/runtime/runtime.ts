@@ -33,6 +33,8 @@ export class CacheRuntime {
     fills: 0,
     fillsRejected: 0,
     leaseWaits: 0,
+    loaderWaits: 0,
+    refreshes: 0,
     timeouts: 0,
     errors: 0,
     bypasses: 0,
