@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { sleep } from './fixtures.js';
 
-const BENCHMARK = /(?:burst|cache)\/run\.ts|bench:(?:burst|cache)|vitest/;
+const BENCHMARK = /(?:burst|cache)\/run\.ts|cache\/growth-run\.ts|bench:(?:burst|cache|growth)|vitest/;
 
 function parentOf(pid: number): number | undefined {
   try {
