@@ -7,8 +7,8 @@
  * Checked through `get`, `getMany` and a lease waiter's polling read.
  */
 import { type Cache, createRedisCache, type EntityCache, paramKey } from '@cachefront/cache';
-import fc from 'fast-check';
 import { forgeEntryTags } from '@cachefront/cache/testing';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL } from '../support/env.js';
@@ -54,7 +54,11 @@ const forgery: fc.Arbitrary<Forgery> = fc.oneof(
     ),
     format: headerFormat,
   }),
-  fc.record({ kind: fc.constant('bad-tag' as const), tag: fc.oneof(fc.constantFrom('', '\ud800', 'a\udfffb', 'x'.repeat(1025)), invalidTag), format: headerFormat }),
+  fc.record({
+    kind: fc.constant('bad-tag' as const),
+    tag: fc.oneof(fc.constantFrom('', '\ud800', 'a\udfffb', 'x'.repeat(1025)), invalidTag),
+    format: headerFormat,
+  }),
   fc.record({ kind: fc.constant('format-byte' as const), byte: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 300 }) }),
   fc.record({ kind: fc.constant('truncated' as const), at: fc.nat() }),

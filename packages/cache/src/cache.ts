@@ -78,12 +78,22 @@ export class Cache {
     this.#runtime.events.off(event, listener);
   }
 
+  /**
+   * Resolves once the work the cache started in the background has finished — refresh-ahead's
+   * early reloads — each waited for at most its entity's `refreshAhead.timeoutMs`. Never rejects.
+   * Call it before a Lambda handler returns (`withDataLayer` of `@cachefront/core` does): the
+   * process is frozen right after, and nothing may be left running.
+   */
+  idle(): Promise<void> {
+    return this.#runtime.idle();
+  }
+
   /** A copy of the counters. */
   stats(): CacheStats {
     return { ...this.#runtime.stats };
   }
 
-  /** Stops listening to the driver and closes it (a Redis client handed in by the application stays open). */
+  /** Waits for `idle()`, then stops listening to the driver and closes it (a Redis client handed in by the application stays open). */
   close(): Promise<void> {
     return this.#runtime.close();
   }

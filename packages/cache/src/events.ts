@@ -12,6 +12,11 @@ export interface CacheEvents {
   /** A value past its freshness was served: after waiting for a holder (`staleWhileWaiting`), or for a failing loader (`failSafe`). */
   stale: { entity: string; reason: 'lease-wait' | 'loader-error' };
   miss: { entity: string };
+  /**
+   * Refresh-ahead reloaded a fresh entry early (`loaded`; its fill has its own `fill` or
+   * `fill-rejected`), found another process reloading it (`skipped`), or its loader failed (`failed`).
+   */
+  refresh: { entity: string; outcome: 'loaded' | 'skipped' | 'failed' };
   fill: { entity: string; bytes: number };
   /**
    * A loaded value was served but not stored: its tags changed while it loaded (`stale-fill`), a

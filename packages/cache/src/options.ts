@@ -35,6 +35,8 @@ export interface CacheOptions {
   now?: () => number;
   /** Timer for lease polling, injectable for tests. @default a `setTimeout` sleep */
   sleep?: (ms: number) => Promise<void>;
+  /** Random numbers in [0, 1) for refresh-ahead's draw, injectable for tests. @default Math.random */
+  random?: () => number;
 }
 
 export type ResolvedCacheOptions = Required<CacheOptions>;
@@ -54,7 +56,7 @@ export const DEFAULT_CACHE_OPTIONS = Object.freeze({
 } as const);
 
 export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOptions {
-  const merged: ResolvedCacheOptions = { ...DEFAULT_CACHE_OPTIONS, now: Date.now, sleep, ...definedOnly(options) };
+  const merged: ResolvedCacheOptions = { ...DEFAULT_CACHE_OPTIONS, now: Date.now, sleep, random: Math.random, ...definedOnly(options) };
   checkNamespace(merged.namespace);
   for (const name of ['commandTimeoutMs', 'breakerOpenMs', 'leaseTtlMs', 'leasePollMs', 'tagTtlMs', 'maxValueBytes'] as const) {
     const value = merged[name];
@@ -96,7 +98,27 @@ export interface EntityOptions<P, T> {
    * @default false
    */
   staleWhileWaiting?: boolean;
+  /**
+   * Refresh-ahead: a hit close to the end of its entry's freshness reloads the entry early, with a
+   * probability that grows as the end nears, weighted by how long the entry's load took (XFetch,
+   * Vattani, Chierichetti and Lowenstein, VLDB 2015), so a hot key is reloaded before it expires
+   * and its readers never wait for the loader. The reader is answered from the cache at once; the
+   * reload runs under the key's lease (one process reloads) and `cache.idle()` awaits it —
+   * `withDataLayer` does, before the handler returns, so nothing outlives the invocation.
+   *
+   * `true` for the defaults, or `{ beta, timeoutMs }`: `beta` > 1 reloads earlier, < 1 later
+   * (@default 1, the paper's choice); `timeoutMs` is how long `idle()` waits for a reload (@default
+   * 1000); past it the reload is left to its lease, which expires, and its late fill is dropped
+   * if the lease is gone. Off by default: each reload is one more loader call per hot key and TTL,
+   * and it lengthens the invocation that runs it. @default false
+   */
+  refreshAhead?: boolean | { beta?: number; timeoutMs?: number };
 }
+
+/** Refresh-ahead, resolved: off, or on with its weight and how long `idle()` waits for a reload. */
+export type RefreshAhead = { readonly beta: number; readonly timeoutMs: number } | undefined;
+
+export const DEFAULT_REFRESH_AHEAD = Object.freeze({ beta: 1, timeoutMs: 1000 });
 
 /** An entity's options with every default filled in; the functions stay undefined when not given. */
 export interface ResolvedEntityOptions<P, T> {
@@ -108,6 +130,7 @@ export interface ResolvedEntityOptions<P, T> {
   readonly valueTags: ((value: T, params: P) => readonly string[]) | undefined;
   readonly validate: ((value: unknown) => T) | undefined;
   readonly staleWhileWaiting: boolean;
+  readonly refreshAhead: RefreshAhead;
 }
 
 export function resolveEntityOptions<P, T>(options: EntityOptions<P, T>, cache: ResolvedCacheOptions): ResolvedEntityOptions<P, T> {
@@ -129,5 +152,16 @@ export function resolveEntityOptions<P, T>(options: EntityOptions<P, T>, cache: 
     valueTags: options.valueTags,
     validate: options.validate,
     staleWhileWaiting: options.staleWhileWaiting === true,
+    refreshAhead: resolveRefreshAhead(options),
   };
+}
+
+function resolveRefreshAhead<P, T>(options: EntityOptions<P, T>): RefreshAhead {
+  const given = options.refreshAhead;
+  if (given === undefined || given === false) return undefined;
+  const { beta, timeoutMs } = { ...DEFAULT_REFRESH_AHEAD, ...(given === true ? {} : definedOnly(given)) };
+  if (!(Number.isFinite(beta) && beta > 0)) throw new CacheOptionsError(`\`refreshAhead.beta\` of entity ${options.name} must be a number > 0.`);
+  if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0))
+    throw new CacheOptionsError(`\`refreshAhead.timeoutMs\` of entity ${options.name} must be a number ≥ 0.`);
+  return { beta, timeoutMs };
 }

@@ -467,6 +467,51 @@ describe('withDataLayer', () => {
   });
 });
 
+describe('withDataLayer and refresh-ahead', () => {
+  it("returns only once a hit's early reload has filled, and before the database's housekeeping", async () => {
+    const clock = { now: 1_000_000 };
+    const cache = new Cache(new MemoryDriver({ now: () => clock.now }), { now: () => clock.now, namespace: 'core', random: () => 1e-9 });
+    const db = new FakeDb();
+    db.products.set(1, { id: 1, name: 'Hammer', price: '19.90', category: 'tools' });
+    const layer = createDataLayer({ cache, database: db });
+    const order: string[] = [];
+    const end = db.end.bind(db);
+    db.end = async () => {
+      order.push('end');
+      return end();
+    };
+    let loads = 0;
+    const products = layer.repository(
+      defineRepository({
+        name: 'product',
+        params: z.object({ id: z.number() }),
+        value: Product,
+        ttlMs: 1000,
+        refreshAhead: true,
+        load: async (database: FakeDb, { id }) => {
+          loads += 1;
+          // The first load takes 50 ms on the clock (refresh-ahead weighs by it); the reload waits on a real timer.
+          if (loads === 1) clock.now += 50;
+          else await new Promise((resolve) => setTimeout(resolve, 20));
+          const row = await database.find(id);
+          if (loads > 1) order.push('reloaded');
+          return { ...(row as NonNullable<typeof row>), name: `Hammer ${loads}` };
+        },
+      }),
+    );
+    const handler = withDataLayer(layer, async () => (await products.get({ id: 1 })).name);
+    const context = { getRemainingTimeInMillis: () => 3000 };
+    expect(await handler({}, context)).toBe('Hammer 1');
+    clock.now += 1000 - 50 - 10;
+    order.length = 0;
+    // The reader is answered from the cache; the wrapper returns after the reload, then the database's end().
+    expect(await handler({}, context)).toBe('Hammer 1');
+    expect(order).toEqual(['reloaded', 'end']);
+    expect(await products.get({ id: 1 })).toMatchObject({ name: 'Hammer 2' });
+    expect(cache.stats()).toMatchObject({ refreshes: 1, loads: 2, misses: 1, hits: 2 });
+  });
+});
+
 describe('types', () => {
   it('repo.get returns z.infer of the value schema, and the real packages fit the ports', () => {
     const { products } = setup();

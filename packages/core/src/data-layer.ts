@@ -126,9 +126,13 @@ export class DataLayer<Client, Tx> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** After an invocation: what was tracked is awaited, then the database's housekeeping (`end()`). */
+  /**
+   * After an invocation: what was tracked is awaited, then the cache's background work (refresh-
+   * ahead's reloads, which may use the database), then the database's housekeeping (`end()`).
+   */
   async endInvocation(): Promise<void> {
     await this.settle();
+    await this.cache.idle?.();
     await this.database.end();
   }
 }

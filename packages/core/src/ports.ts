@@ -39,11 +39,17 @@ export interface CachePort {
     valueTags?: (value: T, params: P) => readonly string[];
     validate?: (value: unknown) => T;
     staleWhileWaiting?: boolean;
+    refreshAhead?: boolean | { beta?: number; timeoutMs?: number };
   }): EntityPort<P, T>;
   /** Throws when Redis cannot be reached; the error is never swallowed. */
   invalidate(tags: readonly string[]): Promise<void>;
   /** Throws a typed error, touching nothing, when a tag could never be stored or invalidated (a lone surrogate, an empty string, ...). */
   validateTags(tags: readonly string[]): void;
+  /**
+   * Resolves once the cache's background work (refresh-ahead's early reloads) is done or past its
+   * wait; never rejects. Awaited at the end of every invocation. Optional: a cache without it has none.
+   */
+  idle?(): Promise<void>;
   /** Subscribes to the cache's trouble events ('bypass', 'timeout', 'error') and to its Redis connection coming back ('reconnect'). */
   on(event: 'bypass' | 'timeout' | 'error' | 'reconnect', listener: (payload: unknown) => void): () => void;
 }

@@ -22,6 +22,12 @@ export interface RepositoryDefinition<PS extends z.ZodType, VS extends z.ZodType
    * @default false
    */
   readonly staleWhileWaiting?: boolean;
+  /**
+   * Reload a hot entry shortly before it expires, so its readers never wait for the loader
+   * (XFetch; see the cache's `refreshAhead`). The reload runs in the invocation that drew it and
+   * `withDataLayer` awaits it before returning. @default false
+   */
+  readonly refreshAhead?: boolean | { readonly beta?: number; readonly timeoutMs?: number };
   /** Tags known from the parameters. */
   readonly tags?: (params: z.output<PS>) => readonly string[];
   /** Tags known from the loaded value (e.g. the product's category). */
@@ -140,6 +146,7 @@ export function bindRepository<PS extends z.ZodType, VS extends z.ZodType, Clien
     ...(definition.tags ? { tags: definition.tags } : {}),
     ...(definition.valueTags ? { valueTags: definition.valueTags } : {}),
     ...(definition.staleWhileWaiting ? { staleWhileWaiting: true } : {}),
+    ...(definition.refreshAhead === undefined ? {} : { refreshAhead: definition.refreshAhead }),
     // A cached value from an older deploy that no longer parses is a miss, and is overwritten.
     validate: (value) => definition.value.parse(value) as T,
   });

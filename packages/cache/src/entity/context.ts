@@ -16,6 +16,8 @@ export interface EntityContext<P, T> extends ResolvedEntityOptions<P, T> {
   readonly keys: EntityKeys;
   readonly hints: TagHints;
   readonly wakeups: Wakeups;
+  /** Keys with an early reload running in this process (refresh.ts): one at a time per key. */
+  readonly refreshing: Set<string>;
 }
 
 /**
@@ -34,6 +36,10 @@ export interface Pending<P> {
   staleReason?: StaleReason;
   /** Whether this read waited for a loader: its own, or a lease holder's. */
   waited?: boolean;
+  /** A fresh hit that refresh-ahead's draw picked for an early reload (refresh.ts). */
+  refresh?: boolean;
+  /** An early reload itself: nobody waits for its answer, so it is never counted as a read. */
+  background?: boolean;
 }
 
 type StaleReason = CacheEvents['stale']['reason'];
@@ -54,6 +60,7 @@ export function answer<P, T>(ctx: EntityContext<P, T>, entry: Pending<P>, result
  * loader), so the counters and events say how many reads were answered, each once.
  */
 export function count<P, T>(ctx: EntityContext<P, T>, entry: Pending<P>, waited = entry.waited === true): void {
+  if (entry.background) return;
   const { stats, events } = ctx.runtime;
   const entity = ctx.keys.entity;
   if (waited) stats.loaderWaits += 1;

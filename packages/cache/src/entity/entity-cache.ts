@@ -32,7 +32,7 @@ export class EntityCache<P, T> {
   constructor(runtime: CacheRuntime, options: EntityOptions<P, T>) {
     const resolved = resolveEntityOptions(options, runtime.options);
     this.keys = entityKeys(runtime.options.namespace, resolved.name, resolved.version);
-    this.#ctx = { ...resolved, runtime, keys: this.keys, hints: new TagHints(), wakeups: new Wakeups() };
+    this.#ctx = { ...resolved, runtime, keys: this.keys, hints: new TagHints(), wakeups: new Wakeups(), refreshing: new Set() };
   }
 
   /**

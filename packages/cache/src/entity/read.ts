@@ -6,6 +6,7 @@
 
 import { decodeHeader, decodePayload, type ReadHeader } from '../entry/entry.js';
 import { answer, type EntityContext, type Pending } from './context.js';
+import { wantsRefresh } from './refresh.js';
 import { hasAbsentTags, initAbsentTags, readWithTokens, type TagTokens } from './tag-tokens.js';
 
 interface Read {
@@ -13,7 +14,7 @@ interface Read {
   readonly header: ReadHeader;
 }
 
-type Judged<T> = { kind: 'fresh'; value: T } | { kind: 'stale'; value: T } | { kind: 'none' };
+type Judged<T> = { kind: 'fresh'; value: T; refresh: boolean } | { kind: 'stale'; value: T } | { kind: 'none' };
 
 /**
  * Reads entries and tag tokens (into `tokens`) in one round trip; settles the fresh entries (a
@@ -50,6 +51,7 @@ export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: reado
     const judged = judge(ctx, read, tokens);
     if (judged.kind === 'fresh') {
       answer(ctx, entry, { value: judged.value, status: 'fresh' });
+      if (judged.refresh) entry.refresh = true;
     } else if (judged.kind === 'stale') {
       entry.stale = { value: judged.value };
     }
@@ -103,5 +105,5 @@ function judge<P, T>(ctx: EntityContext<P, T>, read: Read | undefined, tokens: T
     decodeError(ctx);
     return { kind: 'none' };
   }
-  return current ? { kind: 'fresh', value } : { kind: 'stale', value };
+  return current ? { kind: 'fresh', value, refresh: wantsRefresh(ctx, header, now) } : { kind: 'stale', value };
 }

@@ -6,6 +6,7 @@ import { loadAsHolder, loadEntries } from './fill.js';
 import { waitForHolders } from './lease-wait.js';
 import { acquireLeases } from './leases.js';
 import { readEntries } from './read.js';
+import { startRefreshes } from './refresh.js';
 import type { TagTokens } from './tag-tokens.js';
 
 /**
@@ -14,6 +15,7 @@ import type { TagTokens } from './tag-tokens.js';
  * 1. Read (read.ts). Redis slow or down: the loader answers, and the `bypass` event says why.
  * 2. Take the leases of the misses: the holder loads and fills (fill.ts); every other caller
  *    waits for the holder's fill and reads it itself (lease-wait.ts).
+ *    Fresh hits that refresh-ahead picked start their early reloads (refresh.ts).
  * 3. What the holders did not deliver in time is read again — with tokens read now, since the
  *    first read's may predate an invalidation made while waiting — and loaded by this caller,
  *    under a lease when it can take one.
@@ -28,6 +30,7 @@ export async function settle<P, T>(ctx: EntityContext<P, T>, pending: readonly P
     await loadEntries(ctx, pending, tokens, undefined, loadMany, options);
     return;
   }
+  startRefreshes(ctx, pending, tokens, loadMany, options);
   let missing = unsettled(pending);
   if (missing.length === 0) return;
   const token = randomToken();

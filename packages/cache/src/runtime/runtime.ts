@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Emitter } from '@cachefront/common';
 import type { CacheDriver, StoreProblem } from '../drivers/driver.js';
 import { CacheKeyError, CacheTimeoutError, CodecError } from '../errors.js';
@@ -59,6 +60,8 @@ export class CacheRuntime {
   /** The problem behind the latest failed call, until a call succeeds: what an open breaker's bypass reports. */
   #lastProblem: StoreProblem | undefined;
   readonly #unsubscribe: Array<() => void> = [];
+  /** Background work (early reloads), each with when `idle()` stops waiting for it (performance.now()). */
+  readonly #background = new Map<Promise<void>, number>();
 
   constructor(driver: CacheDriver, options: ResolvedCacheOptions) {
     this.#driver = driver;
@@ -153,9 +156,38 @@ export class CacheRuntime {
     return error;
   }
 
-  /** Stops listening to the driver, then closes it. */
+  /** Tracks background work (it must not reject) until it settles; `idle()` waits for it at most `timeoutMs`. */
+  track(work: Promise<void>, timeoutMs: number): void {
+    this.#background.set(work, performance.now() + timeoutMs);
+    void work.finally(() => this.#background.delete(work));
+  }
+
+  /** Resolves when no tracked work is left, or all that is left is past its wait. Never rejects. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      const open = [...this.#background].filter(([, until]) => until > now);
+      if (open.length === 0) return;
+      // Work started meanwhile (another read's reload) is picked up by the next round.
+      await Promise.all(open.map(([work, until]) => settledWithin(work, until - now)));
+    }
+  }
+
+  /** Waits for `idle()`, stops listening to the driver, then closes it. */
   async close(): Promise<void> {
+    await this.idle();
     for (const off of this.#unsubscribe.splice(0)) off();
     await this.#driver.close();
   }
+}
+
+/** Resolves when `work` settles or `ms` have passed, whichever comes first; the timer does not outlive it. */
+function settledWithin(work: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void work.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
