@@ -3,6 +3,7 @@ import { CONTENDER_LABELS, type ContenderName } from './contenders.js';
 import { BATCH_LABELS, type GetManyResult } from './get-many.js';
 import type { HitPathResult } from './hit-path.js';
 import { median } from './measure.js';
+import type { RefreshResult } from './refresh-ahead.js';
 import type { StampedeResult } from './stampede.js';
 
 export interface RunRecord {
@@ -12,6 +13,7 @@ export interface RunRecord {
   readonly hitPath: readonly HitPathResult[];
   readonly getMany: readonly GetManyResult[];
   readonly stampede: readonly StampedeResult[];
+  readonly refresh: readonly RefreshResult[];
   /** Other benchmarks seen while this run measured (a disturbed run is not reported). */
   readonly disturbedBy: readonly string[];
 }
@@ -173,6 +175,23 @@ export function stampedeTable(runs: readonly RunRecord[]): string {
               .join(', ')
           : '—'
       } |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function refreshTable(runs: readonly RunRecord[]): string {
+  const lines = [
+    '| refresh-ahead | reads | reads that waited for a loader | read p50 ms | p99 ms | p99.9 ms | invocation p99 ms (read + idle()) | loader calls | early reloads |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [variant, results] of groupBy(
+    runs.flatMap((r) => r.refresh),
+    (r) => r.variant,
+  )) {
+    const of = (pick: (r: RefreshResult) => number) => median(results.map(pick));
+    lines.push(
+      `| ${variant} | ${fmt(of((r) => r.reads))} | ${fmt(of((r) => r.loaderWaitShare) * 100, 2)}% | ${ms(of((r) => r.p50Ms))} | ${ms(of((r) => r.p99Ms))} | ${ms(of((r) => r.p999Ms))} | ${ms(of((r) => r.invocationP99Ms))} | ${fmt(of((r) => r.loaderCalls))} | ${fmt(of((r) => r.refreshes))} |`,
     );
   }
   return lines.join('\n');

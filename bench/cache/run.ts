@@ -5,7 +5,8 @@
  *   1. the hit path (one after another, and 64 in flight),
  *   2. Redis commands per hit,
  *   3. getMany of 100 keys with half missing (2 ms loader),
- *   4. a cold key read 1,000 times at once by each of 4 processes (50 ms loader).
+ *   4. a cold key read 1,000 times at once by each of 4 processes (50 ms loader),
+ *   5. hot keys with a short TTL, without and with refresh-ahead (16 containers, 20 ms loader).
  *
  * Each run uses its own random key prefix and deletes its keys at the end; nothing is flushed.
  * `--runs N` repeats everything N times, rotating the order of the clients, and reports medians.
@@ -23,14 +24,15 @@ import { BATCH_APPROACHES, DEFAULT_GET_MANY_PLAN, type GetManyResult, runGetMany
 import { DEFAULT_HIT_PATH_PLAN, type HitPathResult, runHitPath } from './hit-path.js';
 import { otherBenchmarks, waitForQuietMachine } from './quiet-machine.js';
 import { RedisAdmin } from './redis-admin.js';
-import { getManyTable, hitPathTable, type RunRecord, roundTripTable, stampedeTable } from './report.js';
+import { DEFAULT_REFRESH_PLAN, REFRESH_VARIANTS, type RefreshResult, runRefreshAhead } from './refresh-ahead.js';
+import { getManyTable, hitPathTable, type RunRecord, refreshTable, roundTripTable, stampedeTable } from './report.js';
 import { DEFAULT_STAMPEDE_PLAN, runStampede, type StampedeResult } from './stampede.js';
 import { STAMPEDE_LIBRARIES } from './stampede-protocol.js';
 
-const SCENARIOS = ['hit', 'many', 'stampede'] as const;
+const SCENARIOS = ['hit', 'many', 'stampede', 'refresh'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-const HELP = `Usage: pnpm bench:cache -- [--runs N] [--scenarios hit,many,stampede] [--wait-minutes M]
+const HELP = `Usage: pnpm bench:cache -- [--runs N] [--scenarios hit,many,stampede,refresh] [--wait-minutes M] [--contenders LIST]
 
   --runs N            repeat everything N times (1-50) and report medians; default 1
   --scenarios LIST    which scenarios to run; default all (hit includes Redis commands per hit)
@@ -89,6 +91,7 @@ async function runOnce(run: number, flags: Flags, admin: RedisAdmin, prefix: str
   const hitPath: HitPathResult[] = [];
   const getMany: GetManyResult[] = [];
   const stampede: StampedeResult[] = [];
+  const refresh: RefreshResult[] = [];
   // Sampled before every measurement and at the end: a benchmark that starts meanwhile spoils the run.
   const disturbedBy = new Set<string>();
   const watch = () => {
@@ -124,8 +127,18 @@ async function runOnce(run: number, flags: Flags, admin: RedisAdmin, prefix: str
       log(`  run ${run + 1} cold ${library.padEnd(14)} ${result.loaderCalls} loader calls, ${result.failed} failed`);
     }
   }
+  if (flags.scenarios.has('refresh')) {
+    for (const variant of rotate(REFRESH_VARIANTS, run)) {
+      watch();
+      const result = await runRefreshAhead(variant, prefix, DEFAULT_REFRESH_PLAN);
+      refresh.push(result);
+      log(
+        `  run ${run + 1} refresh-ahead ${variant.padEnd(3)} ${(result.loaderWaitShare * 100).toFixed(2)}% of ${result.reads} reads waited for a loader, p99 ${result.p99Ms.toFixed(2)} ms`,
+      );
+    }
+  }
   watch();
-  return { run: run + 1, prefix, order, hitPath, getMany, stampede, disturbedBy: [...disturbedBy] };
+  return { run: run + 1, prefix, order, hitPath, getMany, stampede, refresh, disturbedBy: [...disturbedBy] };
 }
 
 async function main(): Promise<number> {
@@ -192,6 +205,9 @@ async function main(): Promise<number> {
       : '',
     flags.scenarios.has('stampede')
       ? `### Cold key: ${DEFAULT_STAMPEDE_PLAN.processes} processes × ${DEFAULT_STAMPEDE_PLAN.requests} concurrent reads, loader ${DEFAULT_STAMPEDE_PLAN.loaderMs} ms\n\n${stampedeTable(runs)}`
+      : '',
+    flags.scenarios.has('refresh')
+      ? `### Refresh-ahead: ${DEFAULT_REFRESH_PLAN.hotKeys} hot keys, TTL ${DEFAULT_REFRESH_PLAN.ttlMs} ms, loader ${DEFAULT_REFRESH_PLAN.loaderMs} ms, ${DEFAULT_REFRESH_PLAN.containers} containers reading for ${DEFAULT_REFRESH_PLAN.durationMs / 1000} s\n\n${refreshTable(runs)}`
       : '',
   ].filter((section) => section !== '');
   const markdown = `${sections.join('\n\n')}\n`;

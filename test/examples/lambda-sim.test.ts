@@ -5,6 +5,7 @@ import {
   DEFAULT_SHAPE,
   hotProductId,
   latencyPercentiles,
+  loaderWaitShare,
   niceTicks,
   parseMix,
   percentile,
@@ -32,8 +33,11 @@ describe('percentiles', () => {
   });
 
   it('counts stale answers as served from the cache', () => {
-    expect(cacheHitRatio({ hits: 6, stale: 2, misses: 2 })).toBeCloseTo(0.8);
-    expect(cacheHitRatio({ hits: 0, stale: 0, misses: 0 })).toBeUndefined();
+    expect(cacheHitRatio({ hits: 6, stale: 2, misses: 2, loaderWaits: 3 })).toBeCloseTo(0.8);
+    expect(cacheHitRatio({ hits: 0, stale: 0, misses: 0, loaderWaits: 0 })).toBeUndefined();
+    expect(loaderWaitShare({ hits: 6, stale: 2, misses: 2, loaderWaits: 3 })).toBeCloseTo(0.3);
+    expect(loaderWaitShare({ hits: 0, stale: 0, misses: 0, loaderWaits: 0 })).toBeUndefined();
+    expect(loaderWaitShare(undefined)).toBeUndefined();
     expect(cacheHitRatio(undefined)).toBeUndefined();
   });
 });

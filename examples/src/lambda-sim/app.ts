@@ -32,6 +32,17 @@ export interface DbTarget {
 }
 
 /** What one container holds: the app created at cold start, reused by every invocation it serves. */
+/**
+ * An app's cache reads (the cache's stats): each read is one of `hits`, `stale` and `misses`;
+ * `loaderWaits` of them waited for a loader (their own, another container's, or one they shared).
+ */
+export interface CacheReads {
+  readonly hits: number;
+  readonly stale: number;
+  readonly misses: number;
+  readonly loaderWaits: number;
+}
+
 export interface AppInstance {
   readonly handlers: Readonly<Record<Route, HttpHandler>>;
   /** Server thread id of the connection the app holds now, if any. */
@@ -39,7 +50,7 @@ export interface AppInstance {
   /** Statements sent to the database so far. */
   queries(): number;
   /** Cache reads so far: served from the cache (fresh or stale) and loaded from the database. */
-  cacheReads(): { hits: number; stale: number; misses: number } | undefined;
+  cacheReads(): CacheReads | undefined;
   /** The error code behind a failed answer, when the app logged one for this request id. */
   failureCode(requestId: string): string | undefined;
   /** Closes the app's sockets; only at the end of a run, never when the container expires. */

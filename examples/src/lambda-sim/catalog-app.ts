@@ -1,5 +1,5 @@
 import { type CatalogApp, createCatalogApp } from '../catalog/app.js';
-import type { AppFactory, AppInstance, DbTarget, HttpHandler } from './app.js';
+import type { AppFactory, AppInstance, CacheReads, DbTarget, HttpHandler } from './app.js';
 import type { Route } from './traffic.js';
 
 export interface CatalogFactoryOptions {
@@ -65,9 +65,9 @@ class CatalogInstance implements AppInstance {
     return this.#queries;
   }
 
-  cacheReads(): { hits: number; stale: number; misses: number } {
-    const { hits, stale, misses } = this.#app.cache.stats();
-    return { hits, stale, misses };
+  cacheReads(): CacheReads {
+    const { hits, stale, misses, loaderWaits } = this.#app.cache.stats();
+    return { hits, stale, misses, loaderWaits };
   }
 
   failureCode(requestId: string): string | undefined {

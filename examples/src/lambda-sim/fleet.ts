@@ -3,7 +3,7 @@ import { ConnectionMonitor } from '../shared/connection-monitor.js';
 import { abortableSleep, disposeWithin, sleep } from '../shared/lifecycle.js';
 import { errorLabel } from '../shared/metrics.js';
 import { type Random, randomInt } from '../shared/random.js';
-import { type AppFactory, type AppInstance, type DbTarget, eventFor, type HttpResult, type InvocationContext } from './app.js';
+import { type AppFactory, type AppInstance, type CacheReads, type DbTarget, eventFor, type HttpResult, type InvocationContext } from './app.js';
 import type { ChartPoint } from './chart.js';
 import { type CatalogShape, containerRandom, drawRequest, type Route, type TrafficMix } from './traffic.js';
 
@@ -58,7 +58,7 @@ export interface RunResult {
   readonly latenciesMs: readonly number[];
   readonly queries: number;
   /** Undefined for an app without a cache. */
-  readonly cache: { readonly hits: number; readonly stale: number; readonly misses: number } | undefined;
+  readonly cache: CacheReads | undefined;
   readonly connectionLimit: number;
   readonly peakConnections: number;
   readonly leftOpen: number;
@@ -269,9 +269,14 @@ export async function runFleet(options: FleetOptions): Promise<RunResult> {
     const zombies = expired.map((container) => container.app.threadId()).filter((id): id is number => id !== undefined && open.has(id));
     const cacheReads = all.map((container) => container.app.cacheReads());
     const cache = cacheReads.some((reads) => reads !== undefined)
-      ? cacheReads.reduce<{ hits: number; stale: number; misses: number }>(
-          (sum, reads) => ({ hits: sum.hits + (reads?.hits ?? 0), stale: sum.stale + (reads?.stale ?? 0), misses: sum.misses + (reads?.misses ?? 0) }),
-          { hits: 0, stale: 0, misses: 0 },
+      ? cacheReads.reduce<CacheReads>(
+          (sum, reads) => ({
+            hits: sum.hits + (reads?.hits ?? 0),
+            stale: sum.stale + (reads?.stale ?? 0),
+            misses: sum.misses + (reads?.misses ?? 0),
+            loaderWaits: sum.loaderWaits + (reads?.loaderWaits ?? 0),
+          }),
+          { hits: 0, stale: 0, misses: 0, loaderWaits: 0 },
         )
       : undefined;
     return {

@@ -158,7 +158,9 @@ async function main(): Promise<number> {
     for (const result of results) console.log(`  ${result.app}: ${result.description}`);
     console.log(
       '\n  Failed: any answer other than 2xx, or a handler that threw (the platform answers 502), by status and error code.\n' +
-        '  Latency covers the whole invocation (end() included). Cache hit ratio: cache reads answered from Redis (cache stats).\n' +
+        '  Latency covers the whole invocation (end() included). Cache hit ratio: cache reads answered from Redis (cache stats;\n' +
+        '  each read counted once, however often it polled a lease). Reads that waited for a loader: their own database load,\n' +
+        '  another container’s (a lease), or one they shared in the container.\n' +
         '  Database queries: statements sent by the app (connector "query" events; counted by hand for naive). Peak connections:\n' +
         '  the run user’s, sampled from the processlist every ~20 ms; "open at the end" when the last wave ended, "zombies" those of\n' +
         '  dropped containers. Every connection of the run was killed afterwards.',

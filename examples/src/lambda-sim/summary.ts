@@ -17,6 +17,13 @@ export function cacheHitRatio(cache: RunResult['cache']): number | undefined {
   return reads === 0 ? undefined : (cache.hits + cache.stale) / reads;
 }
 
+/** Share of cache reads that waited for a loader (their own load, another's, or one they shared); undefined without a cache or reads. */
+export function loaderWaitShare(cache: RunResult['cache']): number | undefined {
+  if (!cache) return undefined;
+  const reads = cache.hits + cache.stale + cache.misses;
+  return reads === 0 ? undefined : cache.loaderWaits / reads;
+}
+
 export type Row = readonly [label: string, ...cells: string[]];
 
 const pct = (ratio: number): string => `${(ratio * 100).toFixed(1)}%`;
@@ -37,6 +44,13 @@ export function summaryRows(results: readonly RunResult[]): Row[] {
       ...cells((r) => {
         const ratio = cacheHitRatio(r.cache);
         return ratio === undefined ? '–' : `${pct(ratio)} (${r.cache?.stale ?? 0} stale)`;
+      }),
+    ],
+    [
+      'reads that waited for a loader',
+      ...cells((r) => {
+        const share = loaderWaitShare(r.cache);
+        return share === undefined ? '–' : `${pct(share)} (${r.cache?.loaderWaits ?? 0})`;
       }),
     ],
     ['database queries (per 2xx)', ...cells((r) => `${r.queries} (${r.ok === 0 ? '–' : (r.queries / r.ok).toFixed(2)})`)],
