@@ -38,9 +38,11 @@ export function readTokens<Tag>(
   keyOf: (tag: Tag) => string,
   into: Map<Tag, string | null>,
 ): Promise<ReadResult['values']> {
-  // Not async: this is on every hit's path, and the reaction below is its only step.
-  return read(valueKeys, tags.map(keyOf)).then((result) => {
-    for (let i = 0; i < tags.length; i += 1) into.set(tags[i] as Tag, result.tags[i] ?? null);
-    return result.values;
-  });
+  return read(valueKeys, tags.map(keyOf)).then((result) => recordTokens(tags, result, into));
+}
+
+/** Records each tag's token from a read's result (null where absent) in `into`; returns the values, in order. */
+export function recordTokens<Tag>(tags: readonly Tag[], result: ReadResult, into: Map<Tag, string | null>): ReadResult['values'] {
+  for (let i = 0; i < tags.length; i += 1) into.set(tags[i] as Tag, result.tags[i] ?? null);
+  return result.values;
 }

@@ -6,7 +6,7 @@ import type { CacheRuntime } from '../runtime/runtime.js';
 import type { CacheResult, GetOptions, LoadContext, LoadMany } from '../types.js';
 import { count, type EntityContext, type Pending } from './context.js';
 import { Flights } from './flights.js';
-import { settle } from './settle.js';
+import { settle, settleOne } from './settle.js';
 import { TagHints } from './tag-hints.js';
 import { Wakeups } from './wakeups.js';
 
@@ -58,7 +58,7 @@ export class EntityCache<P, T> {
     return this.#flights
       .join(entry.key, options, () => {
         const attempt: Pending<P> = { ...entry, stale: undefined, result: undefined };
-        return settle(this.#ctx, [attempt], loadOne, options).then(() => attempt);
+        return settleOne(this.#ctx, attempt, loadOne, options);
       })
       .then((attempt) => attempt.result as CacheResult<T>);
   }

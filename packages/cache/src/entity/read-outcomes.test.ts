@@ -90,6 +90,14 @@ describe('read outcomes are counted once', () => {
     expect(events.filter((e) => e.event === 'miss')).toHaveLength(1);
   });
 
+  it('a read whose tags cannot be given a token (initTags refused) is answered by the loader, as a bypass, through get and getMany', async () => {
+    const { a, events } = setup({}, (store) => failing(store, ['initTags']));
+    expect((await item(a).get({ id: 7 }, async () => 'loaded')).status).toBe('miss');
+    expect((await item(a).getMany([{ id: 8 }], async () => ['loaded']))[0]?.status).toBe('miss');
+    expect(outcomes(a)).toEqual({ hits: 0, stale: 0, misses: 2 });
+    expect(events.filter((e) => e.event === 'bypass')).toHaveLength(2);
+  });
+
   it('getMany counts each parameter set once: hits, then misses loaded together', async () => {
     const { a } = setup();
     const items = item(a);

@@ -23,6 +23,17 @@ type Judged<T> = { kind: 'fresh'; value: T; refresh: boolean } | { kind: 'stale'
  * Throws only when Redis fails (every key is built before the call).
  */
 export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], tokens: TagTokens): Promise<void> {
+  const values = await readWithTokens(
+    ctx,
+    entries.map((entry) => entry.key),
+    tagsToRead(ctx, entries, tokens),
+    tokens,
+  );
+  await judgeEntries(ctx, entries, values, tokens);
+}
+
+/** The tags whose tokens a read of `entries` fetches: theirs and those remembered from their last headers, but those in `tokens`. */
+export function tagsToRead<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], tokens: TagTokens): string[] {
   const { hints } = ctx;
   const tags = new Set<string>();
   for (const entry of entries) {
@@ -30,32 +41,53 @@ export async function readEntries<P, T>(ctx: EntityContext<P, T>, entries: reado
     for (const tag of hints.get(entry.key)) tags.add(tag);
   }
   for (const tag of tokens.keys()) tags.delete(tag);
-  const values = await readWithTokens(
-    ctx,
-    entries.map((entry) => entry.key),
-    [...tags],
-    tokens,
-  );
-  const decoded = entries.map((entry, i) => ({ entry, read: trusted(ctx, entry.key, values[i] ?? null) }));
+  return [...tags];
+}
+
+/**
+ * Judges the entries read (`values`, in order) against `tokens`, answering the fresh ones. In the
+ * same reaction as the read when the entries carry no tag it did not read and every tag has a
+ * token — every hit —, so a hit costs no further step; else (undefined returned otherwise) the
+ * promise of the round trips that fetch or give the missing tokens first.
+ */
+export function judgeEntries<P, T>(
+  ctx: EntityContext<P, T>,
+  entries: readonly Pending<P>[],
+  values: ReadonlyArray<Buffer | null>,
+  tokens: TagTokens,
+): Promise<void> | undefined {
+  const reads = entries.map((entry, i) => trusted(ctx, entry.key, values[i] ?? null));
   // Tags the entries carry that we did not know to read (value tags): a second round trip, then remembered.
-  const unknown = new Set<string>();
-  for (const { entry, read } of decoded) {
-    if (!read) continue;
+  let unknown: Set<string> | undefined;
+  entries.forEach((entry, i) => {
+    const read = reads[i];
+    if (!read) return;
     const carried = read.header.tags;
-    for (const tag of carried) if (!tokens.has(tag)) unknown.add(tag);
-    hints.remember(entry.key, carried);
+    for (const tag of carried) if (!tokens.has(tag)) (unknown ??= new Set()).add(tag);
+    ctx.hints.remember(entry.key, carried);
+  });
+  if (unknown === undefined && !hasAbsentTags(tokens)) {
+    answerEntries(ctx, entries, reads, tokens);
+    return undefined;
   }
-  if (unknown.size > 0) await readWithTokens(ctx, [], [...unknown], tokens);
-  if (hasAbsentTags(tokens)) await initAbsentTags(ctx, tokens);
-  for (const { entry, read } of decoded) {
-    const judged = judge(ctx, read, tokens);
+  const missing = unknown;
+  return (async () => {
+    if (missing !== undefined) await readWithTokens(ctx, [], [...missing], tokens);
+    if (hasAbsentTags(tokens)) await initAbsentTags(ctx, tokens);
+    answerEntries(ctx, entries, reads, tokens);
+  })();
+}
+
+function answerEntries<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], reads: ReadonlyArray<Read | undefined>, tokens: TagTokens): void {
+  entries.forEach((entry, i) => {
+    const judged = judge(ctx, reads[i], tokens);
     if (judged.kind === 'fresh') {
       answer(ctx, entry, { value: judged.value, status: 'fresh' });
       if (judged.refresh) entry.refresh = true;
     } else if (judged.kind === 'stale') {
       entry.stale = { value: judged.value };
     }
-  }
+  });
 }
 
 /** The entry's header when the cache can trust it: it decodes (tags valid) and names `key`. */

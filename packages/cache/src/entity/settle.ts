@@ -1,11 +1,11 @@
 import { bypassOf } from '../runtime/failures.js';
-import { randomToken } from '../tokens.js';
+import { randomToken, recordTokens } from '../tokens.js';
 import type { GetOptions, LoadMany } from '../types.js';
 import { type EntityContext, type Pending, unsettled } from './context.js';
 import { loadAsHolder, loadEntries } from './fill.js';
 import { waitForHolders } from './lease-wait.js';
 import { acquireLeases } from './leases.js';
-import { readEntries } from './read.js';
+import { judgeEntries, readEntries, tagsToRead } from './read.js';
 import { startRefreshes } from './refresh.js';
 import type { TagTokens } from './tag-tokens.js';
 
@@ -25,11 +25,60 @@ export async function settle<P, T>(ctx: EntityContext<P, T>, pending: readonly P
   try {
     await readEntries(ctx, pending, tokens);
   } catch (error) {
-    // Redis is slow or down: the caller still gets its data, from the loader.
-    ctx.runtime.events.emit('bypass', bypassOf(ctx.keys.entity, 'read', error));
-    await loadEntries(ctx, pending, tokens, undefined, loadMany, options);
+    await bypassed(ctx, pending, tokens, error, loadMany, options);
     return;
   }
+  await afterRead(ctx, pending, tokens, loadMany, options);
+}
+
+/**
+ * `settle` of one entry — every `get` — with its hit answered in the very reaction of the Redis
+ * read: the steps `settle` awaits one by one (the read, the judgement, the rest) are taken only
+ * when the read was not a hit. Resolves to the entry, answered.
+ */
+export function settleOne<P, T>(ctx: EntityContext<P, T>, entry: Pending<P>, loadMany: LoadMany<P, T>, options: GetOptions): Promise<Pending<P>> {
+  const { runtime } = ctx;
+  const tokens: TagTokens = new Map();
+  const tags = tagsToRead(ctx, [entry], tokens);
+  const tagKeys = tags.map(runtime.tagKey);
+  const entries = [entry];
+  return runtime
+    .call('read', (driver) => driver.read([entry.key], tagKeys))
+    .then(
+      (result) => {
+        const judging = judgeEntries(ctx, entries, recordTokens(tags, result, tokens), tokens);
+        if (judging === undefined && entry.result !== undefined && !entry.refresh) return entry;
+        // The read's further round trips (tokens to fetch or give) fail as the read does: a bypass.
+        return Promise.resolve(judging).then(
+          () => afterRead(ctx, entries, tokens, loadMany, options).then(() => entry),
+          (error: unknown) => bypassed(ctx, entries, tokens, error, loadMany, options).then(() => entry),
+        );
+      },
+      (error: unknown) => bypassed(ctx, entries, tokens, error, loadMany, options).then(() => entry),
+    );
+}
+
+/** Redis is slow or down: the caller still gets its data, from the loader, and the `bypass` event says why. */
+function bypassed<P, T>(
+  ctx: EntityContext<P, T>,
+  pending: readonly Pending<P>[],
+  tokens: TagTokens,
+  error: unknown,
+  loadMany: LoadMany<P, T>,
+  options: GetOptions,
+): Promise<void> {
+  ctx.runtime.events.emit('bypass', bypassOf(ctx.keys.entity, 'read', error));
+  return loadEntries(ctx, pending, tokens, undefined, loadMany, options);
+}
+
+/** Steps 2 and 3, after the first read: refreshes, leases, loads, waits, and the read again of what the holders did not deliver. */
+async function afterRead<P, T>(
+  ctx: EntityContext<P, T>,
+  pending: readonly Pending<P>[],
+  tokens: TagTokens,
+  loadMany: LoadMany<P, T>,
+  options: GetOptions,
+): Promise<void> {
   startRefreshes(ctx, pending, tokens, loadMany, options);
   let missing = unsettled(pending);
   if (missing.length === 0) return;
