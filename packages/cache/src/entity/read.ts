@@ -58,21 +58,20 @@ export function judgeEntries<P, T>(
 ): Promise<void> | undefined {
   const reads = entries.map((entry, i) => trusted(ctx, entry.key, values[i] ?? null));
   // Tags the entries carry that we did not know to read (value tags): a second round trip, then remembered.
-  let unknown: Set<string> | undefined;
+  const unknown = new Set<string>();
   entries.forEach((entry, i) => {
     const read = reads[i];
     if (!read) return;
     const carried = read.header.tags;
-    for (const tag of carried) if (!tokens.has(tag)) (unknown ??= new Set()).add(tag);
+    for (const tag of carried) if (!tokens.has(tag)) unknown.add(tag);
     ctx.hints.remember(entry.key, carried);
   });
-  if (unknown === undefined && !hasAbsentTags(tokens)) {
+  if (unknown.size === 0 && !hasAbsentTags(tokens)) {
     answerEntries(ctx, entries, reads, tokens);
     return undefined;
   }
-  const missing = unknown;
   return (async () => {
-    if (missing !== undefined) await readWithTokens(ctx, [], [...missing], tokens);
+    if (unknown.size > 0) await readWithTokens(ctx, [], [...unknown], tokens);
     if (hasAbsentTags(tokens)) await initAbsentTags(ctx, tokens);
     answerEntries(ctx, entries, reads, tokens);
   })();
