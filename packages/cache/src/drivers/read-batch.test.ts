@@ -12,23 +12,25 @@ function fakeMget() {
 }
 
 describe('reads of one turn in one MGET', () => {
-  it('sends a read at once when none is in flight, and the reads started behind it as one MGET, each handed its own values and tokens', async () => {
+  it('sends a read at once when none is in flight, gathers the reads started behind it, and hands each its own values and tokens', async () => {
     const { calls, mget } = fakeMget();
     const batch = new ReadBatcher(mget);
-    const [first, a, b, c] = await Promise.all([
+    const [first, second, a, b] = await Promise.all([
       batch.read(['v0'], ['t0']),
       batch.read(['v1', '-v2'], ['t1']),
       batch.read([], ['-t2', 't3']),
       batch.read(['v3'], []),
     ]);
+    // The first alone (nothing in flight), the second alone (half of 2 outstanding), then the next two together.
     expect(calls).toEqual([
       ['v0', 't0'],
-      ['v1', '-v2', 't1', '-t2', 't3', 'v3'],
+      ['v1', '-v2', 't1'],
+      ['-t2', 't3', 'v3'],
     ]);
     expect(first).toEqual({ values: [Buffer.from('v0')], tags: ['t0'] });
-    expect(a).toEqual({ values: [Buffer.from('v1'), null], tags: ['t1'] });
-    expect(b).toEqual({ values: [], tags: [null, 't3'] });
-    expect(c).toEqual({ values: [Buffer.from('v3')], tags: [] });
+    expect(second).toEqual({ values: [Buffer.from('v1'), null], tags: ['t1'] });
+    expect(a).toEqual({ values: [], tags: [null, 't3'] });
+    expect(b).toEqual({ values: [Buffer.from('v3')], tags: [] });
   });
 
   it('sends a read started after the batch left in the next one', async () => {
@@ -39,12 +41,12 @@ describe('reads of one turn in one MGET', () => {
     expect(calls).toEqual([['a'], ['b']]);
   });
 
-  it('splits a turn of many reads into batches of at most 32 reads', async () => {
+  it('splits a turn of many reads into batches of half the reads outstanding, at most 32', async () => {
     const { calls, mget } = fakeMget();
     const batch = new ReadBatcher(mget);
     const results = await Promise.all(Array.from({ length: 70 }, (_, i) => batch.read([`v${i}`], [`t${i}`])));
-    // The first alone (nothing was in flight), then 32, 32 and the last 5.
-    expect(calls.map((keys) => keys.length)).toEqual([2, 64, 64, 10]);
+    // Each batch half of what is outstanding: 1, 1, 2, 4, 8, 16, then full (32), then the last 6 on the tick.
+    expect(calls.map((keys) => keys.length / 2)).toEqual([1, 1, 2, 4, 8, 16, 32, 6]);
     results.forEach((result, i) => {
       expect(result).toEqual({ values: [Buffer.from(`v${i}`)], tags: [`t${i}`] });
     });

@@ -135,7 +135,7 @@ async function fillEntries<P, T>(
       return;
     }
     const tags = [...new Set([...entry.tags, ...extra])];
-    ctx.hints.remember(entry.key, tags);
+    ctx.hints.remember(entry.key, tags, entry.tags);
     const snapshot: Array<string | null> = [];
     for (const tag of tags) {
       const known = tokens.has(tag);

@@ -64,7 +64,7 @@ export function judgeEntries<P, T>(
     if (!read) return;
     const carried = read.header.tags;
     for (const tag of carried) if (!tokens.has(tag)) unknown.add(tag);
-    ctx.hints.remember(entry.key, carried);
+    ctx.hints.remember(entry.key, carried, entry.tags);
   });
   if (unknown.size === 0 && !hasAbsentTags(tokens)) {
     answerEntries(ctx, entries, reads, tokens);
