@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE_OPTIONS } from '@cachefront/cache';
 import { runPrefix } from './fixtures.js';
+import { runsFlag, waitMinutesFlag } from './flags.js';
 import {
   GROWTH_SCENARIOS,
   type GrowthPlan,
@@ -75,10 +76,8 @@ function parseFlags(argv: readonly string[]): Flags | undefined {
     strict: true,
   });
   if (values.help) return undefined;
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new RangeError('--runs must be a whole number from 1 to 50.');
-  const waitMinutes = Number(values['wait-minutes']);
-  if (!Number.isFinite(waitMinutes) || waitMinutes < 0 || waitMinutes > 180) throw new RangeError('--wait-minutes must be from 0 to 180.');
+  const runs = runsFlag(values.runs);
+  const waitMinutes = waitMinutesFlag(values['wait-minutes']);
   return { runs, quick: values.quick, scenarios: parseScenarios(values.scenarios), waitMinutes };
 }
 

@@ -12,6 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type CacheOptions, createRedisCache, paramKey, tagKey } from '@cachefront/cache';
+import { seededRandom } from '@cachefront/mysql';
 import { Redis } from 'ioredis';
 import { ENTRY_TTL_MS, productRow, productTag, REDIS_URL, sleep } from './fixtures.js';
 import { measure, median, quantile, type Throughput } from './measure.js';
@@ -96,18 +97,6 @@ export interface ScenarioContext {
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
-
-/** A small seeded PRNG (mulberry32): both sides read the same "random" keys, and every run the same ones. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Ids 1..n in a random order. Reads walk it, so they are spread uniformly over all keys, and

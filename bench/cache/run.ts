@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONTENDER_LABELS, CONTENDER_NAMES, type ContenderName } from './contenders.js';
 import { runPrefix } from './fixtures.js';
+import { runsFlag, waitMinutesFlag } from './flags.js';
 import { BATCH_APPROACHES, DEFAULT_GET_MANY_PLAN, type GetManyResult, runGetMany } from './get-many.js';
 import { DEFAULT_HIT_PATH_PLAN, type HitPathResult, runHitPath } from './hit-path.js';
 import { otherBenchmarks, waitForQuietMachine } from './quiet-machine.js';
@@ -60,10 +61,8 @@ function parseFlags(argv: readonly string[]): Flags | undefined {
     strict: true,
   });
   if (values.help) return undefined;
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new RangeError('--runs must be a whole number from 1 to 50.');
-  const waitMinutes = Number(values['wait-minutes']);
-  if (!Number.isFinite(waitMinutes) || waitMinutes < 0 || waitMinutes > 180) throw new RangeError('--wait-minutes must be from 0 to 180.');
+  const runs = runsFlag(values.runs);
+  const waitMinutes = waitMinutesFlag(values['wait-minutes']);
   const scenarios = new Set<Scenario>();
   for (const name of values.scenarios.split(',')) {
     const scenario = SCENARIOS.find((s) => s === name.trim());
