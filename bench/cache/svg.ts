@@ -232,7 +232,8 @@ export function renderChart(chart: Chart): string {
   const height = HEADER + PANEL_HEIGHT + legendHeight;
   const offset = Math.round((width - panelsWidth) / 2);
   const body = chart.panels.map((panel, i) => renderPanel(panel, offset + i * PANEL_WIDTH, HEADER)).join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11" role="img">
+<title>${escapeXml(chart.title)}</title>
 <style>.title{font-size:16px;font-weight:bold}.subtitle{fill:#555}.panel-title{font-size:13px;font-weight:bold}.label{font-size:12px}.marker{fill:#555;font-style:italic}</style>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="${width / 2}" y="22" text-anchor="middle" class="title">${escapeXml(chart.title)}</text>
