@@ -12,6 +12,7 @@ const alias = {
   '@cachefront/cache': source('cache'),
   '@cachefront/core': source('core'),
   '@cachefront/common': source('common'),
+  '@cachefront/cli': source('cli'),
 };
 
 export default defineConfig({

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 // A build starts from an empty dist/, so nothing stale (a file since renamed) is packed or imported.
-for (const name of ['common', 'mysql', 'cache', 'core']) rmSync(`packages/${name}/dist`, { recursive: true, force: true });
+for (const name of ['common', 'mysql', 'cache', 'core', 'cli']) rmSync(`packages/${name}/dist`, { recursive: true, force: true });
 
 const run = (command, args) => {
   console.log(`\n$ ${command} ${args.join(' ')}`);
@@ -12,7 +12,7 @@ const run = (command, args) => {
 };
 
 for (const [command, args] of [
-  ...['common', 'mysql', 'cache', 'core'].map((name) => ['tsc', ['-p', `packages/${name}/tsconfig.json`]]),
+  ...['common', 'mysql', 'cache', 'core', 'cli'].map((name) => ['tsc', ['-p', `packages/${name}/tsconfig.json`]]),
   ['tsc', ['-p', 'tsconfig.json']],
   ['biome', ['check', '.']],
   // The packages as a release packs them, checked by publint and arethetypeswrong (the packed-install test installs them).

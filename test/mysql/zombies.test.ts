@@ -265,7 +265,7 @@ describe('zombie reaping', () => {
       const bytes = proxy.bytesFromClient;
 
       expect(await db.end()).toEqual({ checked: false, limit: undefined, used: undefined, killed: [], closed: false });
-      expect(await db.reap()).toEqual({ limit: 0, used: 0, thresholdMs: 0, killed: [] });
+      expect(await db.reap()).toEqual({ limit: 0, used: 0, thresholdMs: 0, candidates: [], killed: [] });
 
       expect(proxy.bytesFromClient).toBe(bytes);
       expect(db.stats()).toMatchObject({ usageChecks: 0, kills: 0 });

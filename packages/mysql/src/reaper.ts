@@ -12,13 +12,17 @@ import { queryWithin } from './timeouts.js';
 export interface ReapOptions {
   /** Kill sleeping connections of this user idle at least this long. @default the adaptive threshold for the current utilization (`zombieThresholdMs`) */
   olderThanMs?: number;
+  /** Only list the candidates; kill nothing. @default false */
+  dryRun?: boolean;
 }
 
 export interface ReapResult {
   readonly limit: number;
   readonly used: number;
   readonly thresholdMs: number;
-  /** Thread ids of the connections killed, oldest first. */
+  /** The zombies found: this user's sleeping connections idle at least `thresholdMs`, not this connector's own; oldest first. */
+  readonly candidates: ReadonlyArray<{ readonly id: number; readonly idleMs: number }>;
+  /** Thread ids of the connections killed (each re-checked at kill time), oldest first; none in a dry run. */
   readonly killed: readonly number[];
 }
 
@@ -43,7 +47,7 @@ export class Reaper {
   /** For a scheduled cleanup, outside the request path: kills this user's zombies idle at least `olderThanMs`. */
   async reap(options: ReapOptions): Promise<ReapResult> {
     const { opts, failures } = this.ctx;
-    if (opts.rdsProxy) return { limit: 0, used: 0, thresholdMs: 0, killed: [] };
+    if (opts.rdsProxy) return { limit: 0, used: 0, thresholdMs: 0, candidates: [], killed: [] };
     const slot = await this.pool.acquire();
     try {
       // Every kill is re-checked, so reaping may run again: once more on a new connection when the
@@ -53,8 +57,9 @@ export class Reaper {
           const connection = await this.opener.ready(slot, false);
           const snapshot = await this.usage(connection);
           const thresholdMs = options.olderThanMs ?? zombieThresholdMs(utilization(snapshot), opts);
-          const killed = await this.kill(connection, snapshot, thresholdMs);
-          return { limit: snapshot.limit, used: snapshot.used, thresholdMs, killed };
+          const candidates = zombieCandidates(snapshot.threads, this.pool.ownThreadIds(), thresholdMs).map(({ id, idleMs }) => ({ id, idleMs }));
+          const killed = options.dryRun === true ? [] : await this.kill(connection, snapshot, thresholdMs);
+          return { limit: snapshot.limit, used: snapshot.used, thresholdMs, candidates, killed };
         } catch (error) {
           if (error instanceof CachefrontMysqlError) throw error;
           const { kind } = failures.classify(error);
