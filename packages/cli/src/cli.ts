@@ -9,11 +9,24 @@ import { runDoctor, UnreachableError } from './doctor/doctor.js';
 import { toJson, toText } from './doctor/report.js';
 import { reapText, runReap } from './reap.js';
 import { styleFor } from './style.js';
+import { openSampler, type Sample, type Sampler, sampleLine, sampleScreen } from './watch.js';
 
 export interface Io {
   readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };
   readonly stderr: { write(text: string): unknown };
   readonly env: NodeJS.ProcessEnv;
+  /** Keys for `watch` on a terminal (`q` quits). */
+  readonly stdin?: KeyInput;
+}
+
+/** What `watch` needs of a terminal's input. */
+export interface KeyInput {
+  readonly isTTY?: boolean;
+  setRawMode?(raw: boolean): unknown;
+  resume?(): unknown;
+  pause?(): unknown;
+  on(event: 'data', listener: (data: Buffer | string) => void): unknown;
+  off(event: 'data', listener: (data: Buffer | string) => void): unknown;
 }
 
 const HELP = `Usage: cachefront <command> [options]
@@ -22,6 +35,7 @@ Commands:
   doctor   read the live MySQL and Redis: limits, timeouts, threads, zombies, memory policy,
            cachefront's namespaces; print what to change, with the numbers and the statement
   reap     kill this account's sleeping connections older than --older-than (a dry run unless --yes)
+  watch    a live view of connections by user and state against the limit, and Redis' hit ratio
 
 Connections (every command): --mysql mysql://user:pass@host:port/db (or MYSQL_URL),
                              --redis redis://… (or REDIS_URL). Passwords are never printed.
@@ -47,6 +61,13 @@ never another user's, each re-checked just before its KILL. Without --yes it onl
   --json       the report as JSON
 `;
 
+const WATCH_HELP = `Usage: cachefront watch [--mysql URL] [--redis URL] [--interval DURATION] [--count N]
+
+Every --interval (default 1s): the connections by user and state against max_connections, and
+Redis' hit ratio (keyspace hits over reads in the interval), evictions and clients. On a terminal
+it redraws the screen and q quits; otherwise one line per interval. --count N stops after N.
+`;
+
 /** `10m`, `900s`, `1500ms`, `1h`, or a number of seconds, in ms. */
 export function durationMs(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
@@ -65,7 +86,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       print(HELP);
       return command === undefined ? 2 : 0;
     }
-    if (command !== 'doctor' && command !== 'reap') throw new UsageError(`unknown command ${JSON.stringify(command)}; run cachefront --help.`);
+    if (command !== 'doctor' && command !== 'reap' && command !== 'watch')
+      throw new UsageError(`unknown command ${JSON.stringify(command)}; run cachefront --help.`);
     const { values } = parseArgs({
       args: [...rest],
       options: {
@@ -79,16 +101,28 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         'older-than': { type: 'string', default: '10m' },
         yes: { type: 'boolean', default: false },
         'rds-kill': { type: 'boolean', default: false },
+        interval: { type: 'string', default: '1s' },
+        count: { type: 'string' },
       },
       strict: true,
     });
     if (values.help) {
-      print(command === 'doctor' ? DOCTOR_HELP : REAP_HELP);
+      print(command === 'doctor' ? DOCTOR_HELP : command === 'reap' ? REAP_HELP : WATCH_HELP);
       return 0;
     }
     const mysql = mysqlTarget(values.mysql ?? io.env['MYSQL_URL']);
     const redis = redisTarget(values.redis ?? io.env['REDIS_URL']);
     secrets.push(mysql, redis);
+    if (command === 'watch') {
+      if (!mysql && !redis) throw new UsageError('Nothing to watch: give --mysql (or MYSQL_URL) and/or --redis (or REDIS_URL).');
+      const count = values.count === undefined ? undefined : Number(values.count);
+      if (count !== undefined && !(Number.isInteger(count) && count >= 1)) throw new UsageError('--count takes a whole number ≥ 1.');
+      const sampler = await openSampler(mysql, redis, durationMs(values.timeout, '--timeout')).catch((error: unknown) => {
+        throw new UnreachableError(`could not connect (${String((error as { code?: unknown }).code ?? 'unknown')}): check --mysql and --redis`);
+      });
+      await watchLoop(sampler, io, print, durationMs(values.interval, '--interval'), count);
+      return 0;
+    }
     if (command === 'reap') {
       if (!mysql) throw new UsageError('reap needs --mysql (or MYSQL_URL).');
       const report = await runReap({ mysql, olderThanMs: durationMs(values['older-than'], '--older-than'), yes: values.yes, rdsKill: values['rds-kill'] });
@@ -118,5 +152,49 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const code = (error as { code?: unknown }).code;
     fail(`${command ?? ''} failed${typeof code === 'string' ? ` (${code})` : ''}: ${error instanceof Error ? error.message : 'unknown error'}`);
     return 2;
+  }
+}
+
+/** Samples every `intervalMs` until `count` samples, or `q` / Ctrl-C on a terminal. */
+async function watchLoop(sampler: Sampler, io: Io, print: (text: string) => void, intervalMs: number, count: number | undefined): Promise<void> {
+  const tty = io.stdout.isTTY === true;
+  const style = styleFor(io.stdout, io.env);
+  const keys = tty && io.stdin?.isTTY ? io.stdin : undefined;
+  let stop = false;
+  let wake = () => {};
+  const onKey = (data: Buffer | string) => {
+    const key = String(data);
+    if (key === 'q' || key === 'Q' || key === '\u0003') {
+      stop = true;
+      wake();
+    }
+  };
+  if (keys) {
+    keys.setRawMode?.(true);
+    keys.resume?.();
+    keys.on('data', onKey);
+  }
+  let previous: Sample | undefined;
+  try {
+    for (let n = 0; !stop; n += 1) {
+      const current = await sampler.sample();
+      print(tty ? sampleScreen(previous, current, style) : sampleLine(previous, current));
+      previous = current;
+      if (count !== undefined && n + 1 >= count) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    if (keys) {
+      keys.off('data', onKey);
+      keys.setRawMode?.(false);
+      keys.pause?.();
+    }
+    await sampler.close();
   }
 }
