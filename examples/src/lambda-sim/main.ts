@@ -18,6 +18,7 @@ import { createCatalogApp } from '../catalog/app.js';
 import { flagsHelp, type NumberFlag, parseFlags } from '../connector-fleet/cli-flags.js';
 import { type AdminConfig, AdminSession } from '../shared/admin-session.js';
 import { abortOnSignals, openLocalAdmin, runMain } from '../shared/lifecycle.js';
+import { preflight } from '../shared/preflight.js';
 import type { AppFactory, DbTarget } from './app.js';
 import { catalogAppFactory } from './catalog-app.js';
 import { type FleetPlan, type RunResult, runFleet } from './fleet.js';
@@ -61,17 +62,19 @@ const {
   CACHEFRONT_MYSQL_PORT: port = '3306',
   CACHEFRONT_MYSQL_USER: rootUser = 'root',
   CACHEFRONT_MYSQL_PASSWORD: rootPassword = '',
-  CACHEFRONT_REDIS_URL: redisUrl = 'redis://127.0.0.1:6379',
+  CACHEFRONT_REDIS_URL: envRedisUrl = 'redis://127.0.0.1:6379',
 } = process.env;
-const SERVER: AdminConfig = { host, port: Number(port), user: rootUser, password: rootPassword };
+const ENV_SERVER: AdminConfig = { host, port: Number(port), user: rootUser, password: rootPassword };
 
 const USE_MAX_CONNECTIONS = '--use-max-connections';
+const START_SERVERS = '--start-servers';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const useMaxConnections = argv.includes(USE_MAX_CONNECTIONS);
+  const startServers = argv.includes(START_SERVERS);
   const { help, numbers, strings } = parseFlags(
-    argv.filter((arg) => arg !== USE_MAX_CONNECTIONS),
+    argv.filter((arg) => arg !== USE_MAX_CONNECTIONS && arg !== START_SERVERS),
     FLAGS,
     ['mix'],
   );
@@ -80,7 +83,8 @@ async function main(): Promise<number> {
     console.log(
       `Usage: pnpm demo -- [flags]\n\n${flagsHelp(FLAGS, DEFAULTS)}\n` +
         `  --${'mix'.padEnd(16)}reads/updates/orders shares (default 90/8/2)\n` +
-        `  ${USE_MAX_CONNECTIONS}  limit with SET GLOBAL max_connections (restored afterwards) instead of the user's MAX_USER_CONNECTIONS\n\n` +
+        `  ${USE_MAX_CONNECTIONS}  limit with SET GLOBAL max_connections (restored afterwards) instead of the user's MAX_USER_CONNECTIONS\n` +
+        `  ${START_SERVERS}        start a throwaway MariaDB and/or redis-server for the run when one is not reachable\n\n` +
         `Environment: CACHEFRONT_MYSQL_HOST / _PORT / _USER / _PASSWORD (default 127.0.0.1:3306 root), CACHEFRONT_REDIS_URL (default redis://127.0.0.1:6379).`,
     );
     return 0;
@@ -103,6 +107,29 @@ async function main(): Promise<number> {
     shape: DEFAULT_SHAPE,
   };
 
+  // The doctor's reachability checks first: a missing server is said, with how to start it.
+  const checked = await preflight(ENV_SERVER, envRedisUrl, startServers);
+  if (!checked.ok) {
+    console.error(checked.message);
+    return 2;
+  }
+  const { servers } = checked;
+  for (const what of servers.started) console.log(`Started ${what} for this run (stopped at the end).`);
+  try {
+    return await simulate(servers.mysql, servers.redisUrl, plan, mix, limit, useMaxConnections);
+  } finally {
+    await servers.stop();
+  }
+}
+
+async function simulate(
+  SERVER: AdminConfig,
+  redisUrl: string,
+  plan: FleetPlan,
+  mix: ReturnType<typeof parseMix>,
+  limit: number,
+  useMaxConnections: boolean,
+): Promise<number> {
   const stop = abortOnSignals();
 
   const admin = await openLocalAdmin(SERVER);
@@ -138,7 +165,7 @@ async function main(): Promise<number> {
     const progress = progressPrinter(process.stdout);
     for (const factory of factories) {
       if (stop.signal.aborted) break;
-      await resetCatalog(name);
+      await resetCatalog(name, SERVER, redisUrl);
       const result = await runFleet({
         factory,
         target,
@@ -195,7 +222,7 @@ async function main(): Promise<number> {
 }
 
 /** Fresh tables and seed rows before each run, so both apps start from the same catalog. Done as root. */
-async function resetCatalog(database: string): Promise<void> {
+async function resetCatalog(database: string, SERVER: AdminConfig, redisUrl: string): Promise<void> {
   const admin = await AdminSession.open(SERVER);
   try {
     await admin.run('SET FOREIGN_KEY_CHECKS = 0');

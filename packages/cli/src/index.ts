@@ -5,5 +5,6 @@ export { type DoctorOptions, type DoctorResult, runDoctor, UnreachableError } fr
 export type { Facts, MysqlFacts, NamespaceFacts, RedisFacts, ThreadGroup } from './doctor/facts.js';
 export { accountLimit, type Finding, type Judgement, judge, type Recommendation, type Severity } from './doctor/recommend.js';
 export { type DoctorJson, toJson, toText } from './doctor/report.js';
+export { checkReachable, type Reachability, whyUnreachable } from './reachability.js';
 export { type ReapCommandOptions, type ReapReport, reapText, runReap } from './reap.js';
 export { openSampler, type Sample, type Sampler, sampleLine, sampleScreen } from './watch.js';

@@ -1,5 +1,6 @@
 /** `cachefront doctor`: read the live servers, judge, print; the exit code says what it found. */
 import { type MysqlTarget, type RedisTarget, UsageError } from '../connections.js';
+import { whyUnreachable } from '../reachability.js';
 import type { Facts } from './facts.js';
 import { readMysql } from './mysql.js';
 import { type Judgement, judge } from './recommend.js';
@@ -37,18 +38,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
   return { facts, judgement: judge(facts) };
 }
 
-/** Says which server and why, by the client's error code alone (a server's message may echo the user). */
+/** Says which server and why (reachability.ts), never the server's own message. */
 function unreachable(what: string, label: string | undefined, error: unknown): never {
-  const code = (error as { code?: unknown }).code;
-  const why =
-    code === 'ECONNREFUSED'
-      ? 'connection refused: is it running, on this host and port?'
-      : code === 'ER_ACCESS_DENIED_ERROR' || code === 'WRONGPASS' || code === 'NOAUTH'
-        ? 'the login was refused: check the user and password'
-        : code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' || code === 'NOPERM'
-          ? 'a privilege is missing (the doctor reads SHOW GLOBAL STATUS, information_schema.PROCESSLIST and SHOW GRANTS; on Redis INFO, SCAN, PTTL)'
-          : code === 'ETIMEDOUT' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH'
-            ? 'unreachable: check the host name and the network path'
-            : `it failed${typeof code === 'string' ? ` (${code})` : ''}`;
-  throw new UnreachableError(`${what} ${label ?? ''}: ${why}`);
+  throw new UnreachableError(`${what} ${label ?? ''}: ${whyUnreachable(error)}`);
 }
