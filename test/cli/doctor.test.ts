@@ -6,6 +6,7 @@
  * `--json` schema, the dry run that kills nothing, `--yes` killing exactly the candidates — and no
  * output, ever, holding a password.
  */
+import { createRedisBudget } from '@cachefront/cache';
 import { type Io, run } from '@cachefront/cli';
 import { Redis } from 'ioredis';
 import type { Connection } from 'mysql2/promise';
@@ -156,6 +157,35 @@ describe('cachefront doctor on Redis', () => {
       expect(policy.fix).toContain('volatile-lru');
     } finally {
       redis.disconnect();
+      await stopAuxRedis(port);
+    }
+  });
+
+  it('shows a fleet budget’s seats and waiters, and recommends fewer containers when some wait', async () => {
+    const port = await auxRedisPort();
+    await startAuxRedis(port);
+    const url = `redis://127.0.0.1:${port}`;
+    // Capacity 1 (limit 2 × share 0.5): one container holds the seat, a second waits.
+    const budget = createRedisBudget({ redis: url, name: 'doctor', limit: 2, share: 0.5 });
+    try {
+      await budget.publishLimit(2);
+      const first = await budget.acquire({ deadline: Date.now() + 5000 });
+      if (first.kind !== 'granted') throw new Error('the first container gets the seat');
+      const second = budget.acquire({ deadline: Date.now() + 10_000 });
+      // Settled below; if an assertion fails first, the close in `finally` rejects it.
+      second.catch(() => undefined);
+      await sleep(100);
+      const { code, out } = await cli(['doctor', '--redis', url, '--json']);
+      expect(code).toBe(1);
+      const json = JSON.parse(out);
+      expect(json.usage.redis.budget_states).toEqual([{ name: 'doctor', taken: 1, lapsed: 0, waiting: 1, limit: 2 }]);
+      const waiting = json.recommendations.find((r: { id: string }) => r.id === 'budget-waiting');
+      expect(waiting.evidence).toMatchObject({ budget: 'doctor', waiting: 1, taken: 1 });
+      await budget.release(first.lease);
+      const granted = await second;
+      if (granted.kind === 'granted') await budget.release(granted.lease);
+    } finally {
+      await budget.close();
       await stopAuxRedis(port);
     }
   });

@@ -69,6 +69,20 @@ export interface RedisFacts {
   readonly namespaces: readonly NamespaceFacts[];
   /** Fleet budgets found (`{cf-budget:<name>}` keys). */
   readonly budgets: readonly string[];
+  /** The state of the first `MAX_INSPECTED_BUDGETS` of them, as the budget's own `inspect()` reads it. */
+  readonly budgetStates: readonly BudgetState[];
+}
+
+export interface BudgetState {
+  readonly name: string;
+  /** Seats taken: live leases and lapsed ones nobody claimed yet. */
+  readonly taken: number;
+  /** Of those, leases past their expiry: zombies, or frozen containers. */
+  readonly lapsed: number;
+  /** Containers waiting for a seat. */
+  readonly waiting: number;
+  /** The database limit the budget knows; null before a container published it. */
+  readonly limit: number | null;
 }
 
 export interface Facts {

@@ -36,7 +36,8 @@ const cleanRedis: RedisFacts = {
   scanned: 10,
   complete: true,
   namespaces: [{ namespace: 'shop', keys: 10, withoutTtl: 0, sampleBytes: 900 }],
-  budgets: [],
+  budgets: ['default'],
+  budgetStates: [{ name: 'default', taken: 10, lapsed: 0, waiting: 0, limit: 150 }],
 };
 
 const ids = (facts: Parameters<typeof judge>[0]) => judge(facts).recommendations.map((r) => r.id);
@@ -82,5 +83,10 @@ describe('the doctor’s recommendations', () => {
       'no-namespace',
       'scan-bounded',
     ]);
+    // A fleet budget with containers waiting for a seat, and lapsed leases.
+    const busy = judge({ mysql: undefined, redis: { ...cleanRedis, budgetStates: [{ name: 'default', taken: 120, lapsed: 4, waiting: 7, limit: 150 }] } });
+    expect(busy.recommendations.map((r) => r.id)).toEqual(['budget-waiting']);
+    expect(busy.recommendations[0]?.evidence).toMatchObject({ waiting: 7, taken: 120, lapsed: 4 });
+    expect(busy.findings.map((f) => f.id)).toEqual(['budget-lapsed']);
   });
 });

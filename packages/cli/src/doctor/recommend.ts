@@ -161,6 +161,24 @@ function judgeRedis(redis: RedisFacts, findings: Finding[], out: Recommendation[
       fix: `find them with redis-cli --scan --pattern '${ns.namespace}:*' and PTTL; give the namespace to cachefront alone`,
     });
   }
+  for (const budget of redis.budgetStates) {
+    if (budget.waiting > 0) {
+      out.push({
+        id: 'budget-waiting',
+        severity: 'medium',
+        message: `${budget.waiting} containers wait for a seat of fleet budget ${budget.name} (${budget.taken} taken, ${budget.lapsed} of them lapsed): the fleet wants more connections than the budget admits`,
+        evidence: { budget: budget.name, waiting: budget.waiting, taken: budget.taken, lapsed: budget.lapsed, limit: budget.limit ?? '?' },
+        fix: 'cap the functions’ reserved concurrency at the budget’s capacity, or raise the account’s MAX_USER_CONNECTIONS (the budget follows the limit)',
+      });
+    }
+    if (budget.lapsed > 0) {
+      findings.push({
+        id: 'budget-lapsed',
+        message: `fleet budget ${budget.name}: ${budget.lapsed} of ${budget.taken} seats are lapsed leases (dropped or frozen containers); the next waiter claims them after claimIdleMs`,
+        evidence: { budget: budget.name, lapsed: budget.lapsed, taken: budget.taken },
+      });
+    }
+  }
   if (redis.namespaces.length === 0) {
     findings.push({ id: 'no-namespace', message: `no cachefront namespace among the ${redis.scanned} keys scanned`, evidence: { scanned: redis.scanned } });
   }

@@ -4,13 +4,16 @@
  * for entries and leases, `ns:t:{ns#…` for tags, `{cf-budget:<name>}:…` for fleet budgets — with
  * their key counts, the keys without a TTL, and a sampled MEMORY USAGE. Read-only.
  */
+import { createRedisBudget } from '@cachefront/cache';
 import { Redis } from 'ioredis';
 import type { RedisTarget } from '../connections.js';
-import type { NamespaceFacts, RedisFacts } from './facts.js';
+import type { BudgetState, NamespaceFacts, RedisFacts } from './facts.js';
 
 const ENTRY_KEY = /^([A-Za-z0-9_:.-]{1,64}):(?:t:)?\{([A-Za-z0-9_:.-]{1,64})[/#]/;
 const BUDGET_KEY = /^\{cf-budget:([^}]+)\}:/;
 const SAMPLE = 100;
+/** Budgets inspected at most (each is one read-only script call). */
+export const MAX_INSPECTED_BUDGETS = 20;
 
 export interface ScanBounds {
   /** The most keys the SCAN reads. */
@@ -70,6 +73,7 @@ export async function readRedis(target: RedisTarget, bounds: ScanBounds, connect
       complete: cursor === '0',
       namespaces: facts.sort((a, b) => b.keys - a.keys),
       budgets: [...budgets].sort(),
+      budgetStates: await inspectBudgets(redis, [...budgets].sort().slice(0, MAX_INSPECTED_BUDGETS)),
     };
   } finally {
     redis.disconnect();
@@ -99,4 +103,21 @@ async function sampleMemory(redis: Redis, keys: readonly string[]): Promise<numb
   } catch {
     return undefined;
   }
+}
+
+/** Each budget's seats, lapsed leases and waiters, read by the budget's own (read-only) `inspect()`. */
+async function inspectBudgets(redis: Redis, names: readonly string[]): Promise<BudgetState[]> {
+  const states: BudgetState[] = [];
+  for (const name of names) {
+    const budget = createRedisBudget({ redis, name });
+    try {
+      const { taken, lapsed, waiting, limit } = await budget.inspect();
+      states.push({ name, taken, lapsed, waiting, limit: limit ?? null });
+    } catch {
+      // A budget whose name the budget client refuses, or a script the account may not run: left out.
+    } finally {
+      await budget.close();
+    }
+  }
+  return states;
 }

@@ -56,6 +56,7 @@ export function toJson(facts: Facts, judgement: Judgement): DoctorJson {
             scan_complete: redis.complete,
             namespaces: redis.namespaces,
             budgets: redis.budgets,
+            budget_states: redis.budgetStates,
           }
         : null,
     },
@@ -122,9 +123,14 @@ export function toText(facts: Facts, judgement: Judgement, style: Style): string
         ),
       );
     }
-    if (redis.budgets.length > 0) {
-      const shown = redis.budgets.slice(0, 5).join(', ');
-      parts.push(`fleet budgets: ${redis.budgets.length} (${shown}${redis.budgets.length > 5 ? ', …' : ''})`);
+    if (redis.budgetStates.length > 0) {
+      parts.push(
+        table(
+          ['fleet budget', 'seats taken', 'lapsed', 'waiting', 'limit'],
+          redis.budgetStates.map((b) => [b.name, String(b.taken), String(b.lapsed), String(b.waiting), b.limit === null ? '?' : String(b.limit)]),
+        ),
+      );
+      if (redis.budgets.length > redis.budgetStates.length) parts.push(`(${redis.budgets.length} budgets found; the first ${redis.budgetStates.length} shown)`);
     }
   }
   for (const finding of judgement.findings) parts.push(style.dim(`· ${finding.message}`));
