@@ -7,7 +7,7 @@ import { type Io, run } from '@cachefront/cli';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUX_MYSQL } from '../support/env.js';
-import { adminConnection, closeQuietly, createAccount, lowerMaxConnections, rawConnection, type TestAccount } from '../support/mysql.js';
+import { accountUrl, adminConnection, closeQuietly, createAccount, lowerMaxConnections, rawConnection, type TestAccount } from '../support/mysql.js';
 
 async function doctorJson(
   url: string,
@@ -27,7 +27,7 @@ describe('cachefront doctor on the throwaway MariaDB', () => {
   beforeAll(async () => {
     admin = await adminConnection(AUX_MYSQL);
     account = await createAccount(admin, AUX_MYSQL, { maxUserConnections: 50 });
-    url = `mysql://${account.user}:${encodeURIComponent(account.password)}@${AUX_MYSQL.host}:${AUX_MYSQL.port}/${account.database}`;
+    url = accountUrl(account, AUX_MYSQL);
     const [[row]] = (await admin.query('SELECT @@GLOBAL.wait_timeout AS w, @@GLOBAL.interactive_timeout AS i')) as unknown as [[{ w: number; i: number }]];
     waitTimeout = Number(row.w);
     interactiveTimeout = Number(row.i);

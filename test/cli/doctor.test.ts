@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MYSQL, REDIS_URL } from '../support/env.js';
-import { adminConnection, closeQuietly, createAccount, rawConnection, type TestAccount, threadsOf, waitForThreadGone } from '../support/mysql.js';
+import { accountUrl, adminConnection, closeQuietly, createAccount, rawConnection, type TestAccount, threadsOf, waitForThreadGone } from '../support/mysql.js';
 import { auxRedisPort, randomNamespace, startAuxRedis, stopAuxRedis } from '../support/redis.js';
 
 /** Runs the command in-process and keeps everything it printed. */
@@ -38,7 +38,7 @@ describe('cachefront doctor and reap', () => {
   beforeAll(async () => {
     admin = await adminConnection(MYSQL);
     account = await createAccount(admin, MYSQL);
-    url = `mysql://${account.user}:${encodeURIComponent(account.password)}@${MYSQL.host}:${MYSQL.port}/${account.database}`;
+    url = accountUrl(account, MYSQL);
   });
   afterAll(async () => {
     for (const connection of sleepers) await closeQuietly(connection);
@@ -115,7 +115,13 @@ describe('cachefront doctor and reap', () => {
     expect(nothing.err).toContain('connection refused');
     expect((await cli(['doctor'])).code).toBe(2);
     expect((await cli(['doctor', '--bogus'])).code).toBe(2);
-    expect((await cli(['doctor', '--help'])).code).toBe(0);
+    for (const command of ['doctor', 'reap', 'watch']) {
+      const help = await cli([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.out).toContain(`Usage: cachefront ${command}`);
+    }
+    expect((await cli(['--help'])).out).toMatch(/doctor[\s\S]*reap[\s\S]*watch/);
+    expect((await cli(['frobnicate'])).code).toBe(2);
   });
 });
 

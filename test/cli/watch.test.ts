@@ -7,7 +7,7 @@ import { type Io, type KeyInput, run } from '@cachefront/cli';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MYSQL, REDIS_URL } from '../support/env.js';
-import { adminConnection, closeQuietly, createAccount, type TestAccount } from '../support/mysql.js';
+import { accountUrl, adminConnection, closeQuietly, createAccount, type TestAccount } from '../support/mysql.js';
 
 /** A terminal's input, as a test drives it. */
 class FakeKeys extends EventEmitter implements KeyInput {
@@ -31,7 +31,7 @@ describe('cachefront watch', () => {
   beforeAll(async () => {
     admin = await adminConnection(MYSQL);
     account = await createAccount(admin, MYSQL);
-    url = `mysql://${account.user}:${encodeURIComponent(account.password)}@${MYSQL.host}:${MYSQL.port}/${account.database}`;
+    url = accountUrl(account, MYSQL);
   });
   afterAll(async () => {
     await account.drop();

@@ -189,3 +189,8 @@ export async function lowerMaxConnections(admin: Connection, value: number): Pro
     },
   };
 }
+
+/** The URL a command line takes for an account: `mysql://user:password@host:port/database`. */
+export function accountUrl(account: TestAccount, server: Server): string {
+  return `mysql://${account.user}:${encodeURIComponent(account.password)}@${server.host}:${server.port}/${account.database}`;
+}
