@@ -69,6 +69,10 @@ export interface DeadlineSource {
 export interface DatabasePort<Client, Tx> {
   /** Handed to every loader: the database's own client, fully typed. */
   readonly client: Client;
+  /** Optional: the client a load reads from (a read replica, or the writer after a recent invalidation). @default `client` */
+  clientFor?(context: LoadContextPort): Client;
+  /** Optional: whether a load that failed on `client` (a reader) is loaded again on the writer. @default never */
+  retryOnWriter?(client: Client, error: unknown): boolean;
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /** After every invocation: utilization check, reaping. */
   end(): Promise<unknown>;

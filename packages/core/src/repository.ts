@@ -79,6 +79,9 @@ export interface WritableRepository<P, T, Tx> extends Repository<P, T> {
 export interface RepositoryHost<Client, Tx> {
   readonly cache: CachePort;
   readonly client: Client;
+  /** The client a load reads from (a read replica, or the writer), and whether to load again on the writer after a failure. */
+  clientFor(context: LoadContextPort): Client;
+  retryOnWriter(client: Client, error: unknown): boolean;
   isUnavailable(error: unknown): boolean;
   /** Replays pending invalidations; false when they could not be, and the cache must not be trusted. */
   beforeRead(): Promise<boolean>;
@@ -151,12 +154,22 @@ export function bindRepository<PS extends z.ZodType, VS extends z.ZodType, Clien
     validate: (value) => definition.value.parse(value) as T,
   });
   const options = { failSafe: (error: unknown) => host.isUnavailable(error) };
-  const loadOne = async (p: P, context: LoadContextPort) => checkLoaded(await definition.load(host.client, p, context));
+  /** Runs a load on the client the database picks for it; a reader that cannot be reached: once more on the writer. */
+  const onReader = async <R>(context: LoadContextPort, run: (client: Client) => Promise<R>): Promise<R> => {
+    const client = host.clientFor(context);
+    try {
+      return await run(client);
+    } catch (error) {
+      if (client === host.client || !host.retryOnWriter(client, error)) throw error;
+      return run(host.client);
+    }
+  };
+  const loadOne = async (p: P, context: LoadContextPort) => checkLoaded(await onReader(context, (client) => definition.load(client, p, context)));
   const loadMany =
     definition.loadMany ??
     (async (client: Client, many: readonly P[], context: LoadContextPort) => Promise.all(many.map((p) => definition.load(client, p, context))));
   const loadChecked = async (many: readonly P[], context: LoadContextPort) => {
-    const values = await loadMany(host.client, many, context);
+    const values = await onReader(context, (client) => loadMany(client, many, context));
     if (values.length !== many.length) throw new RepositoryError(`loadMany of ${name} returned ${values.length} values for ${many.length} parameter sets.`);
     return values.map(checkLoaded);
   };

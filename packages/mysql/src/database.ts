@@ -11,6 +11,7 @@
 import type { Connector } from './connector.js';
 import type { DeadlineSource } from './deadline.js';
 import { ConnectError, ConnectionLimitError, ConnectionLostError, DeadlineError, OptionsError, TransactionError } from './errors.js';
+import { ReadRouting, type ReadRoutingOptions } from './readers.js';
 import { sql } from './sql.js';
 import type { Transaction } from './transaction.js';
 
@@ -21,6 +22,12 @@ export interface MysqlDatabaseOptions {
    * @default 'cachefront_outbox'
    */
   readonly outboxTable?: string | false;
+  /**
+   * Read replicas for repository loads, with lag-safe fills (readers.ts): `{ readers: [connector,
+   * ...], lagWindowMs, readerRetryMs }`. Writes, transactions and the outbox use the writer.
+   * @default none: every load reads the writer
+   */
+  readonly replicas?: ReadRoutingOptions;
 }
 
 /** An outbox row as read back. */
@@ -38,8 +45,12 @@ export interface MysqlOutbox {
 }
 
 export interface MysqlDatabase {
-  /** What loaders receive: the connector. */
+  /** What loaders receive: the connector (the writer). */
   readonly client: Connector;
+  /** The connector a load reads from: a reader, or the writer when the entry's tags were invalidated within the lag window. */
+  clientFor(context: { readonly lastInvalidatedAt: number | undefined }): Connector;
+  /** Whether a load's failure on `client` should be retried on the writer: a reader that could not be reached. */
+  retryOnWriter(client: Connector, error: unknown): boolean;
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
   end(): Promise<unknown>;
   useContext(context: DeadlineSource): void;
@@ -91,11 +102,17 @@ function mysqlOutbox(connector: Connector, table: string): MysqlOutbox {
 export function mysqlDatabase(connector: Connector, options: MysqlDatabaseOptions = {}): MysqlDatabase {
   const table = options.outboxTable ?? 'cachefront_outbox';
   if (table !== false && (typeof table !== 'string' || !TABLE.test(table))) throw new OptionsError('`outboxTable` must be a plain table name, or false.');
+  const routing = new ReadRouting(connector, options.replicas ?? { readers: [] });
   return {
     client: connector,
+    clientFor: ({ lastInvalidatedAt }) => routing.for(lastInvalidatedAt),
+    retryOnWriter: (client, error) => routing.isReader(client) && isDatabaseUnavailable(error),
     transaction: (work) => connector.transaction(work),
-    end: () => connector.end(),
-    useContext: (context) => connector.useContext(context),
+    // Every endpoint's housekeeping: each has its own connection and budget.
+    end: () => Promise.all(routing.all.map((endpoint) => endpoint.end())),
+    useContext: (context) => {
+      for (const endpoint of routing.all) endpoint.useContext(context);
+    },
     isUnavailable: isDatabaseUnavailable,
     mayHaveCommitted,
     outbox: table === false ? undefined : mysqlOutbox(connector, table),
