@@ -1,33 +1,17 @@
 /**
- * The `cachefront` command line: `doctor` and `reap`, `--help` on each. Exit codes: 0 nothing to
+ * The `cachefront` command line: `doctor`, `reap` and `watch`, `--help` on each. Exit codes: 0 nothing to
  * change (or done), 1 the doctor has recommendations, 2 it could not run (bad flags, a server it
  * could not reach or read). Nothing it prints holds a password: every line goes through `redact`.
  */
+
 import { parseArgs } from 'node:util';
 import { mysqlTarget, redact, redisTarget, UsageError } from './connections.js';
 import { runDoctor, UnreachableError } from './doctor/doctor.js';
 import { toJson, toText } from './doctor/report.js';
+import type { Io } from './io.js';
 import { reapText, runReap } from './reap.js';
 import { styleFor } from './style.js';
-import { openSampler, type Sample, type Sampler, sampleLine, sampleScreen } from './watch.js';
-
-export interface Io {
-  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };
-  readonly stderr: { write(text: string): unknown };
-  readonly env: NodeJS.ProcessEnv;
-  /** Keys for `watch` on a terminal (`q` quits). */
-  readonly stdin?: KeyInput;
-}
-
-/** What `watch` needs of a terminal's input. */
-export interface KeyInput {
-  readonly isTTY?: boolean;
-  setRawMode?(raw: boolean): unknown;
-  resume?(): unknown;
-  pause?(): unknown;
-  on(event: 'data', listener: (data: Buffer | string) => void): unknown;
-  off(event: 'data', listener: (data: Buffer | string) => void): unknown;
-}
+import { openSampler, watchLoop } from './watch.js';
 
 const HELP = `Usage: cachefront <command> [options]
 
@@ -152,49 +136,5 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const code = (error as { code?: unknown }).code;
     fail(`${command ?? ''} failed${typeof code === 'string' ? ` (${code})` : ''}: ${error instanceof Error ? error.message : 'unknown error'}`);
     return 2;
-  }
-}
-
-/** Samples every `intervalMs` until `count` samples, or `q` / Ctrl-C on a terminal. */
-async function watchLoop(sampler: Sampler, io: Io, print: (text: string) => void, intervalMs: number, count: number | undefined): Promise<void> {
-  const tty = io.stdout.isTTY === true;
-  const style = styleFor(io.stdout, io.env);
-  const keys = tty && io.stdin?.isTTY ? io.stdin : undefined;
-  let stop = false;
-  let wake = () => {};
-  const onKey = (data: Buffer | string) => {
-    const key = String(data);
-    if (key === 'q' || key === 'Q' || key === '\u0003') {
-      stop = true;
-      wake();
-    }
-  };
-  if (keys) {
-    keys.setRawMode?.(true);
-    keys.resume?.();
-    keys.on('data', onKey);
-  }
-  let previous: Sample | undefined;
-  try {
-    for (let n = 0; !stop; n += 1) {
-      const current = await sampler.sample();
-      print(tty ? sampleScreen(previous, current, style) : sampleLine(previous, current));
-      previous = current;
-      if (count !== undefined && n + 1 >= count) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  } finally {
-    if (keys) {
-      keys.off('data', onKey);
-      keys.setRawMode?.(false);
-      keys.pause?.();
-    }
-    await sampler.close();
   }
 }

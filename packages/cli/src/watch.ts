@@ -7,7 +7,8 @@
 import { Redis } from 'ioredis';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import type { MysqlTarget, RedisTarget } from './connections.js';
-import { type Style, table } from './style.js';
+import type { Io } from './io.js';
+import { type Style, styleFor, table } from './style.js';
 
 export interface Sample {
   readonly at: Date;
@@ -98,4 +99,48 @@ export function sampleScreen(previous: Sample | undefined, current: Sample, styl
   const redis = redisDelta(previous, current);
   if (redis) lines.push(`Redis hit ratio ${redis.ratio} (last interval), evicted +${redis.evicted}, clients ${redis.clients}`);
   return `\u001b[2J\u001b[H${lines.join('\n')}\n`;
+}
+
+/** Samples every `intervalMs` until `count` samples, or `q` / Ctrl-C on a terminal. */
+export async function watchLoop(sampler: Sampler, io: Io, print: (text: string) => void, intervalMs: number, count: number | undefined): Promise<void> {
+  const tty = io.stdout.isTTY === true;
+  const style = styleFor(io.stdout, io.env);
+  const keys = tty && io.stdin?.isTTY ? io.stdin : undefined;
+  let stop = false;
+  let wake = () => {};
+  const onKey = (data: Buffer | string) => {
+    const key = String(data);
+    if (key === 'q' || key === 'Q' || key === '\u0003') {
+      stop = true;
+      wake();
+    }
+  };
+  if (keys) {
+    keys.setRawMode?.(true);
+    keys.resume?.();
+    keys.on('data', onKey);
+  }
+  let previous: Sample | undefined;
+  try {
+    for (let n = 0; !stop; n += 1) {
+      const current = await sampler.sample();
+      print(tty ? sampleScreen(previous, current, style) : sampleLine(previous, current));
+      previous = current;
+      if (count !== undefined && n + 1 >= count) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    if (keys) {
+      keys.off('data', onKey);
+      keys.setRawMode?.(false);
+      keys.pause?.();
+    }
+    await sampler.close();
+  }
 }
