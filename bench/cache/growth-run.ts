@@ -13,7 +13,6 @@
  *   pnpm bench:growth -- --quick --runs 1 --scenarios tags,size    # a smoke test
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,6 +35,7 @@ import {
 import { type GrowthRunRecord, growthReports } from './growth-report.js';
 import { otherBenchmarks, waitForQuietMachine } from './quiet-machine.js';
 import { RedisAdmin } from './redis-admin.js';
+import { deleteRunKeysOnSignal, describeMachine, type Machine } from './session.js';
 import { renderChart } from './svg.js';
 
 const HELP = `Usage: pnpm bench:growth -- [--runs N] [--quick] [--scenarios ${GROWTH_SCENARIOS.join(',')}] [--wait-minutes M]
@@ -116,32 +116,10 @@ async function runOnce(run: number, flags: Flags, plan: GrowthPlan, admin: Redis
   return { run: run + 1, prefix, ...results, disturbedBy: [...disturbedBy] };
 }
 
-interface Machine {
-  /** For the report. */
-  readonly long: string;
-  /** For a chart's subtitle, which must fit under one panel. */
-  readonly short: string;
-}
-
-async function describeMachine(admin: RedisAdmin, quiet: boolean): Promise<Machine> {
-  const redisVersion = /redis_version:(\S+)/.exec(await admin.redis.info('server'))?.[1] ?? 'unknown';
-  const short = `${cpus().length} cores, Node ${process.version}, Redis ${redisVersion}, ${new Date().toISOString().slice(0, 10)}`;
-  const load = loadavg()
-    .map((n) => n.toFixed(2))
-    .join(' ');
-  const long = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, Redis ${redisVersion} on 127.0.0.1, load average ${load} at start${quiet ? '' : ', OTHER BENCHMARKS WERE RUNNING'}`;
-  return { long, short };
-}
-
 /** Runs until `flags.runs` undisturbed runs, at most twice as many attempts; deletes each run's keys whatever happens. */
 async function runAll(flags: Flags, plan: GrowthPlan, admin: RedisAdmin): Promise<{ runs: GrowthRunRecord[]; discarded: GrowthRunRecord[] }> {
   let current: string | undefined;
-  const onSignal = () => {
-    const prefix = current;
-    void (prefix ? admin.deleteByPrefix(prefix) : Promise.resolve(0)).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  deleteRunKeysOnSignal(admin, () => current);
   const runs: GrowthRunRecord[] = [];
   const discarded: GrowthRunRecord[] = [];
   current = runPrefix();

@@ -15,7 +15,6 @@
  *   pnpm bench:cache -- --runs 1 --scenarios hit       # hit path and commands per hit only
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONTENDER_LABELS, CONTENDER_NAMES, type ContenderName } from './contenders.js';
@@ -27,6 +26,7 @@ import { otherBenchmarks, waitForQuietMachine } from './quiet-machine.js';
 import { RedisAdmin } from './redis-admin.js';
 import { DEFAULT_REFRESH_PLAN, REFRESH_VARIANTS, type RefreshResult, runRefreshAhead } from './refresh-ahead.js';
 import { getManyTable, hitPathTable, type RunRecord, refreshTable, roundTripTable, stampedeTable } from './report.js';
+import { deleteRunKeysOnSignal, describeMachine } from './session.js';
 import { DEFAULT_STAMPEDE_PLAN, runStampede, type StampedeResult } from './stampede.js';
 import { STAMPEDE_LIBRARIES } from './stampede-protocol.js';
 
@@ -148,19 +148,11 @@ async function main(): Promise<number> {
   }
   const quiet = await waitForQuietMachine(flags.waitMinutes * 60_000);
   const admin = new RedisAdmin();
-  const redisVersion = /redis_version:(\S+)/.exec(await admin.redis.info('server'))?.[1] ?? 'unknown';
-  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, Redis ${redisVersion} on 127.0.0.1, load average ${loadavg()
-    .map((n) => n.toFixed(2))
-    .join(' ')} at start${quiet ? '' : ', OTHER BENCHMARKS WERE RUNNING'}`;
+  const machine = (await describeMachine(admin, quiet)).long;
   log(`cache benchmark: ${flags.runs} run(s); ${machine}`);
 
   let current: string | undefined;
-  const onSignal = () => {
-    const prefix = current;
-    void (prefix ? admin.deleteByPrefix(prefix) : Promise.resolve(0)).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  deleteRunKeysOnSignal(admin, () => current);
 
   const runs: RunRecord[] = [];
   const discarded: RunRecord[] = [];
