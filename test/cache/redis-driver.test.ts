@@ -66,3 +66,18 @@ describe('a client from another copy of ioredis', () => {
     await driver.close();
   });
 });
+
+describe("the store's clock", () => {
+  it('is Redis’ TIME in epoch ms, on a single Redis and on the cluster', async () => {
+    const cluster = clusterClient();
+    for (const driver of [new RedisDriver(REDIS_URL), new RedisDriver(cluster)]) {
+      const before = Date.now();
+      const time = await driver.time();
+      // This machine's Redis shares its clock: the TIME of the round trip lies within it (ms rounding aside).
+      expect(time).toBeGreaterThanOrEqual(before - 1);
+      expect(time).toBeLessThanOrEqual(Date.now() + 1);
+      await driver.close();
+    }
+    cluster.disconnect();
+  });
+});

@@ -1,14 +1,18 @@
 /**
- * Repository loads on a read replica, with lag-safe fills (issue 13, part), on the project's
- * primary + GTID replica: a miss loads from the reader; after a write, while the replica lags (its
- * SQL thread stopped), the entry's load reads the writer, so the new row is cached — and without
- * the lag window (the control) the lagging replica's old row is cached and served as fresh. A
- * reader that cannot be reached is skipped: the load is answered by the writer.
+ * Repository loads on a read replica, with lag-safe fills, on the project's primary + GTID replica:
+ * a miss loads from the reader; after a write, while the replica lags (its SQL thread stopped):
+ * - the lag window: the entry's load reads the writer, so the new row is cached;
+ * - the position wait: the load waits until the replica has applied the write, then reads it there
+ *   (the new row, no writer load); a replica still behind when the wait ends is skipped, and the
+ *   writer answers;
+ * - without either (the control), the lagging replica's old row is cached and served as fresh.
+ * A reader that cannot be reached is skipped: the load is answered by the writer. Writes never
+ * reach a reader.
  */
 import { createRedisCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository } from '@cachefront/core';
-import { type Connector, createConnector, mysqlDatabase, sql } from '@cachefront/mysql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Connector, createConnector, mysqlDatabase, type ReadRoutingOptions, sql } from '@cachefront/mysql';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { REDIS_URL } from '../support/env.js';
 import { adminConnection, closeQuietly, rows } from '../support/mysql.js';
@@ -37,7 +41,7 @@ describe('repository loads on a read replica', () => {
   });
 
   /** A layer over the pair: the writer on the primary, one reader on `readerPort`; loads record which endpoint answered. */
-  function layerOf(lagWindowMs: number, readerPort = pair.replica.port) {
+  function layerOf(replicas: Omit<ReadRoutingOptions, 'readers'>, readerPort = pair.replica.port) {
     const endpoint = (port: number) => {
       const connector = createConnector({ connection: { host: '127.0.0.1', port, user: 'root', password: '', database: 'test' }, maxRetries: 0 });
       connectors.push(connector);
@@ -47,7 +51,7 @@ describe('repository loads on a read replica', () => {
     const reader = endpoint(readerPort);
     const cache = createRedisCache({ redis: REDIS_URL, namespace: randomNamespace('cfrr'), commandTimeoutMs: 1000 });
     caches.push(cache);
-    const layer = createDataLayer({ cache, database: mysqlDatabase(writer, { outboxTable: false, replicas: { readers: [reader], lagWindowMs } }) });
+    const layer = createDataLayer({ cache, database: mysqlDatabase(writer, { outboxTable: false, replicas: { readers: [reader], ...replicas } }) });
     const served: string[] = [];
     const products = layer.repository(
       defineRepository({
@@ -64,11 +68,11 @@ describe('repository loads on a read replica', () => {
         },
       }),
     );
-    return { layer, products, served, writer };
+    return { layer, products, served, writer, reader };
   }
 
-  it('loads a miss from the reader; after a write the lagging replica is not used: the new row is cached', async () => {
-    const { layer, products, served } = layerOf(5000);
+  it('lag window: loads a miss from the reader; after a write the lagging replica is not used: the new row is cached', async () => {
+    const { layer, products, served } = layerOf({ lagSafety: 'window', lagWindowMs: 5000 });
     expect(await products.get({ id: 1 })).toEqual({ id: 1, name: 'hammer' });
     expect(served).toEqual(['reader']);
     await pair.lag(true);
@@ -84,7 +88,7 @@ describe('repository loads on a read replica', () => {
   });
 
   it('without the lag window (the control), the lagging replica’s old row is cached and served as fresh', async () => {
-    const { layer, products, served } = layerOf(0);
+    const { layer, products, served } = layerOf({ lagSafety: 'window', lagWindowMs: 0 });
     expect(await products.get({ id: 2 })).toEqual({ id: 2, name: 'saw' });
     await pair.lag(true);
     try {
@@ -99,9 +103,64 @@ describe('repository loads on a read replica', () => {
   });
 
   it('skips a reader that cannot be reached: the writer answers', async () => {
-    const { products, served } = layerOf(5000, 1);
+    const { products, served } = layerOf({ lagWindowMs: 5000 }, 1);
     expect(await products.get({ id: 1 })).toMatchObject({ id: 1 });
     // The first load tried the reader (refused) and was loaded again on the writer; the next skips the reader.
     expect(served).toEqual(['reader', 'writer']);
+  });
+
+  it('position wait: the fill after a write waits until the replica applied it, and caches the new row read there', async () => {
+    const { layer, products, served } = layerOf({ lagSafety: 'position', lagWindowMs: 0, positionWaitMs: 5000 });
+    expect(await products.get({ id: 1 })).toMatchObject({ id: 1 });
+    await pair.lag(true);
+    let caughtUp = false;
+    try {
+      await layer.write((tx) => tx.execute(sql`UPDATE product SET name = 'sledge' WHERE id = 1`), { tags: ['product:1'] });
+      // The replica catches up a little later; the read in the meantime waits for it rather than read its old row.
+      const catchUp = new Promise<void>((resolve) => setTimeout(resolve, 300)).then(async () => {
+        caughtUp = true;
+        await pair.lag(false);
+      });
+      const read = await products.read({ id: 1 });
+      expect(caughtUp).toBe(true);
+      expect(read).toEqual({ value: { id: 1, name: 'sledge' }, status: 'miss' });
+      expect(await products.read({ id: 1 })).toEqual({ value: { id: 1, name: 'sledge' }, status: 'fresh' });
+      expect(served).toEqual(['reader', 'reader']);
+      await catchUp;
+    } finally {
+      await pair.lag(false);
+    }
+  });
+
+  it('position wait: a replica still behind when the wait ends is skipped; the writer answers, and the new row is cached', async () => {
+    const { layer, products, served } = layerOf({ lagSafety: 'position', lagWindowMs: 0, positionWaitMs: 200, readerRetryMs: 60_000 });
+    expect(await products.get({ id: 2 })).toMatchObject({ id: 2 });
+    await pair.lag(true);
+    try {
+      await layer.write((tx) => tx.execute(sql`UPDATE product SET name = 'fret saw' WHERE id = 2`), { tags: ['product:2'] });
+      expect(await products.read({ id: 2 })).toEqual({ value: { id: 2, name: 'fret saw' }, status: 'miss' });
+      expect(await products.read({ id: 2 })).toEqual({ value: { id: 2, name: 'fret saw' }, status: 'fresh' });
+      // Far behind: the next miss, of another entry, does not try that reader again for readerRetryMs.
+      await layer.cache.invalidate(['product:1']);
+      expect(await products.get({ id: 1 })).toMatchObject({ id: 1 });
+      expect(served).toEqual(['reader', 'writer', 'writer']);
+    } finally {
+      await pair.lag(false);
+    }
+  });
+
+  it('sends writes, and the position they record, to the writer only', async () => {
+    const { layer, products, reader } = layerOf({ lagSafety: 'position' });
+    const touched = (['transaction', 'execute'] as const).map((method) => vi.spyOn(reader, method));
+    const queried = vi.spyOn(reader, 'query');
+    await products.get({ id: 1 });
+    await products.write({ id: 1 }, (tx) => tx.execute(sql`UPDATE product SET name = 'mallet' WHERE id = 1`));
+    await layer.write((tx) => tx.execute(sql`UPDATE product SET name = 'bow saw' WHERE id = 2`), { tags: ['product:2'] });
+    expect(await products.get({ id: 1 })).toEqual({ id: 1, name: 'mallet' });
+    for (const spy of touched) expect(spy).not.toHaveBeenCalled();
+    // What the reader was asked: the loads and the position waits, reads all of them.
+    const asked = queried.mock.calls.map(([statement]) => statement.text);
+    expect(asked.some((text) => text.includes('MASTER_GTID_WAIT'))).toBe(true);
+    expect(asked.every((text) => /^SELECT /.test(text))).toBe(true);
   });
 });

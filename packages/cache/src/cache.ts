@@ -1,13 +1,22 @@
 import type { Listener } from '@cachefront/common';
 import type { CacheDriver } from './drivers/driver.js';
 import { EntityCache } from './entity/entity-cache.js';
-import { CacheUnavailableError } from './errors.js';
+import { CacheKeyError, CacheUnavailableError } from './errors.js';
 import type { CacheEventName, CacheEvents } from './events.js';
 import { assertTags } from './keys/tags.js';
 import { type CacheOptions, type EntityOptions, resolveCacheOptions } from './options.js';
 import { CacheRuntime } from './runtime/runtime.js';
-import { invalidationToken } from './tokens.js';
+import { invalidationToken, POSITION } from './tokens.js';
 import type { CacheStats } from './types.js';
+
+export interface InvalidateOptions {
+  /**
+   * The database's replication position after the write (a GTID set), recorded in the tags' tokens:
+   * a fill reading a replica first waits until the replica has applied it (`@cachefront/mysql`'s
+   * position wait). Core passes it when the database gives one.
+   */
+  readonly position?: string;
+}
 
 /**
  * The cache, as its user sees it: typed entities, invalidation, the tag rules, events and stats.
@@ -34,19 +43,25 @@ export class Cache {
    * any I/O and without counting toward the circuit breaker, when a tag breaks the tag rules
    * (`checkTag`).
    */
-  async invalidate(tags: readonly string[]): Promise<void> {
+  async invalidate(tags: readonly string[], options: InvalidateOptions = {}): Promise<void> {
     const runtime = this.#runtime;
+    const { position } = options;
     let unique: string[];
     let keys: string[];
     try {
       unique = [...new Set(assertTags(tags))];
       keys = unique.map(runtime.tagKey);
+      if (position !== undefined && !(typeof position === 'string' && POSITION.test(position))) {
+        throw new CacheKeyError('An invalidation’s `position` must be a replication position (GTIDs: digits, letters, `:`, `,`, `-`).', {
+          reason: 'invalid-position',
+        });
+      }
     } catch (error) {
       runtime.stats.keyErrors += 1;
       throw error;
     }
     if (unique.length === 0) return;
-    const token = invalidationToken(runtime.options.now());
+    const token = invalidationToken(runtime.options.now() + (await runtime.clock.offset()), position);
     try {
       // Forced past an open breaker: an invalidation is always tried.
       await runtime.call('invalidate', (driver) => driver.setTags(keys, token, runtime.options.tagTtlMs), { force: true });

@@ -97,9 +97,18 @@ export class CacheOptionsError extends CachefrontCacheError {
 /**
  * Why a key could not be built: a name that breaks the key layout, a tag against the tag rules, a
  * parameter of a kind that cannot be encoded injectively, parameters past the size or depth limits,
- * parameters that throw when read, or a `getMany` list that is not an array.
+ * parameters that throw when read, a `getMany` list that is not an array, or an invalidation's
+ * replication position that is not one.
  */
-export type CacheKeyErrorReason = 'invalid-name' | 'invalid-tag' | 'unsupported-type' | 'too-deep' | 'too-large' | 'unreadable' | 'not-an-array';
+export type CacheKeyErrorReason =
+  | 'invalid-name'
+  | 'invalid-tag'
+  | 'invalid-position'
+  | 'unsupported-type'
+  | 'too-deep'
+  | 'too-large'
+  | 'unreadable'
+  | 'not-an-array';
 
 /**
  * A key part is invalid: the read or invalidation is refused before any I/O (Redis and the loader

@@ -11,7 +11,7 @@ export {
   type RedisBudgetOptions,
   type RedisBudgetStats,
 } from './budget/redis-budget.js';
-export { Cache } from './cache.js';
+export { Cache, type InvalidateOptions } from './cache.js';
 export { createMemoryCache, createRedisCache, type RedisCacheOptions } from './create.js';
 export type { CacheDriver, FillRequest, ReadResult, StoreProblem, StoreProblemKind } from './drivers/driver.js';
 export { MemoryDriver, type MemoryDriverOptions } from './drivers/memory-driver.js';

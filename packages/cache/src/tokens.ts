@@ -5,7 +5,9 @@ import type { ReadResult } from './drivers/driver.js';
  * The tokens the cache writes. A tag's token changes on every invalidation; an entry's header keeps
  * the tokens its tags had before its load, and is fresh only while they are current.
  *
- *   invalidation   `<epoch ms>.<random>`   unique, and it says when the tag was last invalidated
+ *   invalidation   `<epoch ms>.<random>[.<position>]`   unique, and it says when the tag was last
+ *                  invalidated (the store's clock, store-clock.ts) and, when the write gave one, the
+ *                  database's replication position after it (a GTID set), for fills from replicas
  *   initial        `i.<random>`            a tag never invalidated (no time in it)
  *   lease          `<random>`              who holds a lease
  */
@@ -13,8 +15,12 @@ import type { ReadResult } from './drivers/driver.js';
 /** 96 random bits, URL-safe: a lease's holder, or the unique part of a tag token. */
 export const randomToken = (): string => randomBytes(12).toString('base64url');
 
-/** The token an invalidation at `now` gives its tags. */
-export const invalidationToken = (now: number): string => `${now}.${randomToken()}`;
+/** The token an invalidation at `now` (the store's clock) gives its tags, with the write's replication position if any. */
+export const invalidationToken = (now: number, position?: string): string =>
+  position === undefined ? `${Math.round(now)}.${randomToken()}` : `${Math.round(now)}.${randomToken()}.${position}`;
+
+/** A replication position as a token may carry it: GTIDs (MariaDB `0-1-42,1-2-7`, MySQL `uuid:1-42`), nothing else. */
+export const POSITION = /^[0-9A-Za-z:,-]{1,1000}$/;
 
 /** The token of a tag that was never invalidated: no time in it, so `invalidatedAt` ignores it. */
 export const initialToken = (): string => `i.${randomToken()}`;
@@ -24,6 +30,14 @@ export function invalidatedAt(token: string | null | undefined): number | undefi
   if (!token) return undefined;
   const at = Number.parseInt(token, 10);
   return Number.isFinite(at) ? at : undefined;
+}
+
+/** The replication position a tag's token carries, if its invalidation gave one. */
+export function positionOf(token: string | null | undefined): string | undefined {
+  if (!token) return undefined;
+  const first = token.indexOf('.');
+  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+  return second < 0 ? undefined : token.slice(second + 1);
 }
 
 /**

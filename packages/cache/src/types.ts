@@ -9,10 +9,23 @@ export interface CacheResult<T> {
 /** What a loader learns about the entry it fills. */
 export interface LoadContext {
   /**
-   * The newest invalidation time among the entry's tags (epoch ms, the invalidator's clock), if any.
-   * A loader that reads from a replica should read from the writer when this is recent.
+   * The newest invalidation time among the entry's tags, if any: epoch ms in this process's clock
+   * (taken on the store's clock, so another container's skew does not shift it). A loader that reads
+   * from a replica should read from the writer when this is recent (a lag window).
    */
   readonly lastInvalidatedAt: number | undefined;
+  /**
+   * The replication positions (GTID sets) the writes behind those invalidations recorded: a replica
+   * that has applied them all holds rows at least as new as the invalidations (a position wait).
+   */
+  readonly positions: readonly string[];
+  /** The newest of those invalidations that recorded no position (`cache.invalidate()` without one, a replayed outbox row). */
+  readonly lastUnpositionedAt: number | undefined;
+  /**
+   * False when the tags' tokens could not be read (Redis was bypassed): what was invalidated, and
+   * when, is unknown, so a loader reading a replica should read the writer.
+   */
+  readonly invalidationsKnown: boolean;
 }
 
 /** Loads many parameter sets at once; returns the values in the same order. */

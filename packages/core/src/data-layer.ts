@@ -50,7 +50,7 @@ export class DataLayer<Client, Tx> {
     this.#host = {
       cache: options.cache,
       client: options.database.client,
-      clientFor: (context) => options.database.clientFor?.(context) ?? options.database.client,
+      clientFor: (context) => (options.database.clientFor ? options.database.clientFor(context) : options.database.client),
       retryOnWriter: (client, error) => options.database.retryOnWriter?.(client, error) ?? false,
       isUnavailable: (error) => options.database.isUnavailable(error),
       beforeRead: () => this.#invalidations.beforeRead(),

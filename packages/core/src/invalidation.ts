@@ -87,10 +87,23 @@ export class Invalidations<Tx> {
     return result;
   }
 
+  /**
+   * The writer's replication position after the COMMIT, for the readers' position waits. Unknown
+   * (no readers, the connection lost): none, and fills after this invalidation read the writer for
+   * the lag window instead.
+   */
+  async #position(): Promise<string | undefined> {
+    try {
+      return await this.#database.writePosition?.();
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Delivers a committed write's invalidation (with retries), then forgets its outbox row; else keeps it pending and throws. */
   async #afterCommit(tags: readonly string[], outboxId: number | undefined, committed: true | 'unknown'): Promise<void> {
     try {
-      await this.#deliver(tags);
+      await this.#deliver(tags, await this.#position());
     } catch (error) {
       if (!this.#outbox) for (const tag of tags) this.#pending.add(tag);
       this.#drainBeforeRead = true;
@@ -104,14 +117,14 @@ export class Invalidations<Tx> {
    * restart, a failover, a reconnect in progress), for up to `invalidationRetryMs` and never past
    * the invocation's deadline. Rethrows the last failure.
    */
-  async #deliver(tags: readonly string[]): Promise<void> {
+  async #deliver(tags: readonly string[], position: string | undefined): Promise<void> {
     const started = Date.now();
     // A deadline already past is an earlier invocation's (a long-running process): not this write's.
     const deadline = this.deadline !== undefined && this.deadline > started ? this.deadline - DEADLINE_MARGIN_MS : Number.POSITIVE_INFINITY;
     const until = Math.min(started + this.#retryMs, deadline);
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await this.#cache.invalidate(tags);
+        await this.#cache.invalidate(tags, position === undefined ? {} : { position });
         return;
       } catch (error) {
         const delay = Math.min(100, 5 * 2 ** attempt);

@@ -12,8 +12,14 @@ export interface CacheResultPort<T> {
 }
 
 export interface LoadContextPort {
-  /** The newest invalidation of the entry's tags: a loader reading a replica should read the writer when it is recent. */
+  /** The newest invalidation of the entry's tags (this process's clock): a loader reading a replica should read the writer when it is recent. */
   readonly lastInvalidatedAt: number | undefined;
+  /** The replication positions those invalidations recorded (the writes' GTIDs). */
+  readonly positions?: readonly string[];
+  /** The newest of those invalidations that recorded no position. */
+  readonly lastUnpositionedAt?: number | undefined;
+  /** False when the invalidations are unknown (the cache was bypassed or is not trusted): only the writer is safe. */
+  readonly invalidationsKnown?: boolean;
 }
 
 export interface EntityPort<P, T> {
@@ -41,8 +47,11 @@ export interface CachePort {
     staleWhileWaiting?: boolean;
     refreshAhead?: boolean | { beta?: number; timeoutMs?: number };
   }): EntityPort<P, T>;
-  /** Throws when Redis cannot be reached; the error is never swallowed. */
-  invalidate(tags: readonly string[]): Promise<void>;
+  /**
+   * Throws when Redis cannot be reached; the error is never swallowed. `position`: the database's
+   * replication position after the write, for the readers' position waits.
+   */
+  invalidate(tags: readonly string[], options?: { position?: string }): Promise<void>;
   /** Throws a typed error, touching nothing, when a tag could never be stored or invalidated (a lone surrogate, an empty string, ...). */
   validateTags(tags: readonly string[]): void;
   /**
@@ -69,8 +78,13 @@ export interface DeadlineSource {
 export interface DatabasePort<Client, Tx> {
   /** Handed to every loader: the database's own client, fully typed. */
   readonly client: Client;
-  /** Optional: the client a load reads from (a read replica, or the writer after a recent invalidation). @default `client` */
-  clientFor?(context: LoadContextPort): Client;
+  /**
+   * Optional: the client a load reads from (a read replica, or the writer after a recent
+   * invalidation); a promise while it waits for a replica to apply a write. @default `client`
+   */
+  clientFor?(context: LoadContextPort): Client | Promise<Client>;
+  /** Optional: after a write's COMMIT, the replication position its invalidation records. @default none */
+  writePosition?(): Promise<string | undefined>;
   /** Optional: whether a load that failed on `client` (a reader) is loaded again on the writer. @default never */
   retryOnWriter?(client: Client, error: unknown): boolean;
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;

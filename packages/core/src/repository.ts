@@ -80,7 +80,7 @@ export interface RepositoryHost<Client, Tx> {
   readonly cache: CachePort;
   readonly client: Client;
   /** The client a load reads from (a read replica, or the writer), and whether to load again on the writer after a failure. */
-  clientFor(context: LoadContextPort): Client;
+  clientFor(context: LoadContextPort): Client | Promise<Client>;
   retryOnWriter(client: Client, error: unknown): boolean;
   isUnavailable(error: unknown): boolean;
   /** Replays pending invalidations; false when they could not be, and the cache must not be trusted. */
@@ -88,6 +88,9 @@ export interface RepositoryHost<Client, Tx> {
   invalidate(tags: readonly string[]): Promise<void>;
   write<R>(work: (tx: Tx) => Promise<R>, tags: (result: R) => readonly string[], refill: ((result: R) => Promise<unknown>) | undefined): Promise<R>;
 }
+
+/** What a load is told while the cache is not trusted (pending invalidations could not be replayed): nothing, so it reads the writer. */
+const UNTRUSTED: LoadContextPort = { lastInvalidatedAt: undefined, positions: [], lastUnpositionedAt: undefined, invalidationsKnown: false };
 
 /** Binds a definition: parsing at the edge, the cache entity, reads, batch reads, invalidation and writes. */
 export function bindRepository<PS extends z.ZodType, VS extends z.ZodType, Client, Tx>(
@@ -156,7 +159,7 @@ export function bindRepository<PS extends z.ZodType, VS extends z.ZodType, Clien
   const options = { failSafe: (error: unknown) => host.isUnavailable(error) };
   /** Runs a load on the client the database picks for it; a reader that cannot be reached: once more on the writer. */
   const onReader = async <R>(context: LoadContextPort, run: (client: Client) => Promise<R>): Promise<R> => {
-    const client = host.clientFor(context);
+    const client = await host.clientFor(context);
     try {
       return await run(client);
     } catch (error) {
@@ -176,7 +179,7 @@ export function bindRepository<PS extends z.ZodType, VS extends z.ZodType, Clien
   const read = async (params: unknown): Promise<CacheResultPort<T>> => {
     const parsed = parseParams(params);
     // Pending invalidations that could not be replayed: the cache cannot be trusted for them, so the database answers.
-    if (!(await host.beforeRead())) return { value: await loadOne(parsed, { lastInvalidatedAt: undefined }), status: 'miss' };
+    if (!(await host.beforeRead())) return { value: await loadOne(parsed, UNTRUSTED), status: 'miss' };
     return entity.get(parsed, loadOne, options);
   };
   return {
@@ -185,7 +188,7 @@ export function bindRepository<PS extends z.ZodType, VS extends z.ZodType, Clien
     get: async (params) => (await read(params)).value,
     getMany: async (list) => {
       const parsed = parseList(list);
-      if (!(await host.beforeRead())) return parsed.length === 0 ? [] : loadChecked(parsed, { lastInvalidatedAt: undefined });
+      if (!(await host.beforeRead())) return parsed.length === 0 ? [] : loadChecked(parsed, UNTRUSTED);
       const results = await entity.getMany(parsed, loadChecked, options);
       return results.map((result) => result.value);
     },

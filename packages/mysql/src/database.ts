@@ -11,7 +11,7 @@
 import type { Connector } from './connector.js';
 import type { DeadlineSource } from './deadline.js';
 import { ConnectError, ConnectionLimitError, ConnectionLostError, DeadlineError, OptionsError, TransactionError } from './errors.js';
-import { ReadRouting, type ReadRoutingOptions } from './readers.js';
+import { ReadRouting, type ReadRoutingOptions, type RoutingContext } from './readers.js';
 import { sql } from './sql.js';
 import type { Transaction } from './transaction.js';
 
@@ -24,7 +24,8 @@ export interface MysqlDatabaseOptions {
   readonly outboxTable?: string | false;
   /**
    * Read replicas for repository loads, with lag-safe fills (readers.ts): `{ readers: [connector,
-   * ...], lagWindowMs, readerRetryMs }`. Writes, transactions and the outbox use the writer.
+   * ...], lagSafety, lagWindowMs, positionWaitMs, readerRetryMs }`. Writes, transactions and the
+   * outbox use the writer.
    * @default none: every load reads the writer
    */
   readonly replicas?: ReadRoutingOptions;
@@ -47,8 +48,13 @@ export interface MysqlOutbox {
 export interface MysqlDatabase {
   /** What loaders receive: the connector (the writer). */
   readonly client: Connector;
-  /** The connector a load reads from: a reader, or the writer when the entry's tags were invalidated within the lag window. */
-  clientFor(context: { readonly lastInvalidatedAt: number | undefined }): Connector;
+  /**
+   * The connector a load reads from: a reader (once it has applied the entry's invalidations'
+   * positions), or the writer when the reader could not be trusted with this entry yet.
+   */
+  clientFor(context: RoutingContext): Connector | Promise<Connector>;
+  /** After a write's COMMIT: the position its invalidation records for the readers' position waits; undefined without them. */
+  writePosition(): Promise<string | undefined>;
   /** Whether a load's failure on `client` should be retried on the writer: a reader that could not be reached. */
   retryOnWriter(client: Connector, error: unknown): boolean;
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
@@ -105,7 +111,8 @@ export function mysqlDatabase(connector: Connector, options: MysqlDatabaseOption
   const routing = new ReadRouting(connector, options.replicas ?? { readers: [] });
   return {
     client: connector,
-    clientFor: ({ lastInvalidatedAt }) => routing.for(lastInvalidatedAt),
+    clientFor: (context) => routing.for(context),
+    writePosition: () => routing.writePosition(),
     retryOnWriter: (client, error) => routing.isReader(client) && isDatabaseUnavailable(error),
     transaction: (work) => connector.transaction(work),
     // Every endpoint's housekeeping: each has its own connection and budget.

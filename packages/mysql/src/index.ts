@@ -60,7 +60,7 @@ export type {
 export type { EndResult } from './housekeeping.js';
 export { type AuthTokenSource, DEFAULT_IAM_OPTIONS, type IamAuthOptions, iamAuthConnection } from './iam.js';
 export { type ConnectionInput, type ConnectionSource, type ConnectorOptions, DEFAULT_OPTIONS, type ResolvedOptions } from './options.js';
-export { ReadRouting, type ReadRoutingOptions } from './readers.js';
+export { type LagSafety, ReadRouting, type ReadRoutingOptions, type RoutingContext } from './readers.js';
 export type { ReapOptions, ReapResult } from './reaper.js';
 export { describeDriverError, RedactedDriverError } from './redaction.js';
 export { isSqlStatement, looksIdempotent, SqlStatement, type SqlValue, sql } from './sql.js';

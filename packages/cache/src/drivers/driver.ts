@@ -56,6 +56,12 @@ export interface CacheDriver {
   /** Sets `token` (with the TTL) on the tag keys that are absent; returns the token each key holds afterwards. */
   initTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Optional: the store's clock, epoch ms (Redis `TIME`). Invalidation times are taken on it, so
+   * containers with skewed clocks agree on when a tag was invalidated (runtime/store-clock.ts).
+   * Without it the local clock stands in.
+   */
+  time?(): Promise<number>;
   /** The remaining TTL of a key in ms; -1 without TTL, -2 absent. For tests of invariant 7. */
   ttl(key: string): Promise<number>;
   close(): Promise<void>;

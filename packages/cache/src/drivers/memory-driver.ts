@@ -73,6 +73,11 @@ export class MemoryDriver implements CacheDriver {
     });
   }
 
+  /** The store's clock: the one it expires keys by. */
+  async time(): Promise<number> {
+    return this.#now();
+  }
+
   async setTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<void> {
     for (const key of tagKeys) this.#set(key, token, ttlMs);
   }

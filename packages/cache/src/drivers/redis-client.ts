@@ -31,6 +31,8 @@ export interface RedisClient {
   pipeline(): RedisPipeline;
   del(...keys: string[]): Promise<number>;
   pttl(key: string): Promise<number>;
+  /** Optional (a foreign client may lack it): the server's clock, `[seconds, microseconds]`. */
+  time?(): Promise<ReadonlyArray<string | number>>;
   quit(): Promise<unknown>;
   disconnect(): void;
 }

@@ -195,6 +195,12 @@ export class RedisDriver implements CacheDriver {
     if (keys.length > 0) await this.client.del(...keys);
   }
 
+  async time(): Promise<number> {
+    if (!this.client.time) throw new Error('This Redis client has no TIME.');
+    const [seconds, micros] = await this.client.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
   async ttl(key: string): Promise<number> {
     return this.client.pttl(key);
   }

@@ -8,8 +8,8 @@ import type { FillRequest } from '../drivers/driver.js';
 import { encodeEntry } from '../entry/entry.js';
 import type { CacheEvents } from '../events.js';
 import { assertTags } from '../keys/tags.js';
-import { invalidatedAt } from '../tokens.js';
-import type { GetOptions, LoadMany } from '../types.js';
+import { invalidatedAt, positionOf } from '../tokens.js';
+import type { GetOptions, LoadContext, LoadMany } from '../types.js';
 import { answer, type EntityContext, type Pending, waitsForLoader } from './context.js';
 import { releaseLeases } from './leases.js';
 import { initAbsentTags, readWithTokens, type TagTokens } from './tag-tokens.js';
@@ -29,20 +29,14 @@ export async function loadEntries<P, T>(
   if (entries.length === 0) return;
   const { runtime } = ctx;
   const loadStart = runtime.options.now();
-  let lastInvalidatedAt: number | undefined;
-  for (const entry of entries) {
-    for (const tag of entry.tags) {
-      const at = invalidatedAt(tokens.get(tag));
-      if (at !== undefined && (lastInvalidatedAt === undefined || at > lastInvalidatedAt)) lastInvalidatedAt = at;
-    }
-  }
+  const context = await loadContext(ctx, entries, tokens);
   let values: readonly T[];
   for (const entry of entries) waitsForLoader(entry);
   try {
     runtime.stats.loads += 1;
     values = await loadMany(
       entries.map((entry) => entry.params),
-      { lastInvalidatedAt },
+      context,
     );
   } catch (error) {
     if (token) await releaseLeases(ctx, entries, token);
@@ -58,6 +52,38 @@ export async function loadEntries<P, T>(
     answer(ctx, entry, { value: values[i] as T, status: 'miss' });
   });
   if (token) await fillEntries(ctx, entries, values, tokens, token, loadStart);
+}
+
+/**
+ * What the loader is told of its entries' tags: their newest invalidation, in this process's clock
+ * (tokens carry the store's), and the replication positions their invalidations recorded.
+ */
+async function loadContext<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], tokens: TagTokens): Promise<LoadContext> {
+  let newest: number | undefined;
+  let newestUnpositioned: number | undefined;
+  let invalidationsKnown = true;
+  const positions = new Set<string>();
+  for (const entry of entries) {
+    for (const tag of entry.tags) {
+      // A tag whose token was not read (Redis bypassed): what was invalidated is unknown.
+      if (!tokens.has(tag)) invalidationsKnown = false;
+      const token = tokens.get(tag);
+      const at = invalidatedAt(token);
+      if (at === undefined) continue;
+      if (newest === undefined || at > newest) newest = at;
+      const position = positionOf(token);
+      if (position !== undefined) positions.add(position);
+      else if (newestUnpositioned === undefined || at > newestUnpositioned) newestUnpositioned = at;
+    }
+  }
+  if (newest === undefined) return { lastInvalidatedAt: undefined, positions: [], lastUnpositionedAt: undefined, invalidationsKnown };
+  const offset = await ctx.runtime.clock.offset();
+  return {
+    lastInvalidatedAt: newest - offset,
+    positions: [...positions],
+    lastUnpositionedAt: newestUnpositioned === undefined ? undefined : newestUnpositioned - offset,
+    invalidationsKnown,
+  };
 }
 
 /** Loads and fills as the lease holder, then wakes this process's callers waiting for these keys. */
@@ -125,6 +151,8 @@ async function fillEntries<P, T>(
       return;
     }
   }
+  // Late tokens carry the store's clock; the load started on this process's.
+  const storeLoadStart = [...lateTokens.values()].some((value) => invalidatedAt(value) !== undefined) ? loadStart + (await runtime.clock.offset()) : loadStart;
   const requests: FillRequest[] = [];
   const abandoned: Pending<P>[] = [];
   entries.forEach((entry, i) => {
@@ -141,7 +169,7 @@ async function fillEntries<P, T>(
       const known = tokens.has(tag);
       const value = known ? (tokens.get(tag) ?? null) : (lateTokens.get(tag) ?? null);
       const at = invalidatedAt(value);
-      if (!known && at !== undefined && at >= loadStart - clockSkewMs) {
+      if (!known && at !== undefined && at >= storeLoadStart - clockSkewMs) {
         reject(ctx, 'raced-value-tag');
         abandoned.push(entry);
         return;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { clusterLike, failing, type Product, productEntity, setup, stalled, table } from '../cache.fixture.js';
-import { CacheUnavailableError } from '../errors.js';
+import { Cache } from '../cache.js';
+import { CacheKeyError, CacheUnavailableError } from '../errors.js';
 import { tagKey } from '../keys/keys.js';
+import type { LoadContext } from '../types.js';
 
 describe('tags: invalidation and the stale-fill race', () => {
   it('an invalidated tag makes entries carrying it miss, by parameter tag and by value tag', async () => {
@@ -112,6 +114,73 @@ describe('tags: invalidation and the stale-fill race', () => {
     await a.invalidate(['product:1']);
     await products.get({ id: 1 }, load);
     expect(seen).toEqual([undefined, at]);
+  });
+
+  it('takes invalidation times on the store’s clock, so a container with a skewed clock does not shift them', async () => {
+    const { clock, store } = setup();
+    // Container a's clock runs 5 s ahead of the store's and of container b's.
+    const a = new Cache(store, { namespace: 't', now: () => clock.now + 5000 });
+    const b = new Cache(store, { namespace: 't', now: () => clock.now });
+    const db = table();
+    const seen: Array<[string, number | undefined]> = [];
+    const loadFor = (who: string) => async (params: { id: number }, context: LoadContext) => {
+      seen.push([who, context.lastInvalidatedAt]);
+      return db.load(params);
+    };
+    const at = clock.now;
+    await a.invalidate(['product:1']);
+    await productEntity(b).get({ id: 1 }, loadFor('b'));
+    await a.invalidate(['product:2']);
+    await productEntity(a).get({ id: 2 }, loadFor('a'));
+    // Each loader is told the time in its own clock: "just now", not 5 s in the future or the past.
+    expect(seen).toEqual([
+      ['b', at],
+      ['a', at + 5000],
+    ]);
+  });
+
+  it('tells the loader the replication positions the invalidations recorded, and which invalidation had none', async () => {
+    const { a, clock } = setup();
+    const products = productEntity(a);
+    const db = table();
+    const contexts: LoadContext[] = [];
+    const load = async (params: { id: number }, context: LoadContext) => {
+      contexts.push(context);
+      return db.load(params);
+    };
+    await products.get({ id: 1 }, load);
+    await a.invalidate(['product:1'], { position: '0-1-42' });
+    await products.get({ id: 1 }, load);
+    clock.now += 10;
+    await a.invalidate(['product:1']);
+    await products.get({ id: 1 }, load);
+    expect(contexts.map(({ positions, lastUnpositionedAt, invalidationsKnown }) => ({ positions, lastUnpositionedAt, invalidationsKnown }))).toEqual([
+      { positions: [], lastUnpositionedAt: undefined, invalidationsKnown: true },
+      { positions: ['0-1-42'], lastUnpositionedAt: undefined, invalidationsKnown: true },
+      { positions: [], lastUnpositionedAt: clock.now, invalidationsKnown: true },
+    ]);
+  });
+
+  it('refuses a position that is not a replication position, before any I/O', async () => {
+    const { a } = setup();
+    for (const position of ['', '0-1-1; DROP TABLE t', 'a.b', 'x'.repeat(1001)]) {
+      const error = await a.invalidate(['product:1'], { position }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CacheKeyError);
+      expect(error).toMatchObject({ reason: 'invalid-position' });
+      expect(String((error as Error).message)).not.toContain(position || '\u0000');
+    }
+    expect(a.stats().invalidations).toBe(0);
+  });
+
+  it('tells a loader whose tags could not be read (Redis bypassed) that the invalidations are unknown', async () => {
+    const { a } = setup({}, (store) => failing(store, ['read']));
+    const db = table();
+    const contexts: LoadContext[] = [];
+    await productEntity(a).get({ id: 1 }, async (params, context) => {
+      contexts.push(context);
+      return db.load(params);
+    });
+    expect(contexts.map((context) => context.invalidationsKnown)).toEqual([false]);
   });
 
   it('surfaces an invalidation that cannot reach Redis, naming the pending tags', async () => {

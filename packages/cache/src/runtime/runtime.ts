@@ -8,6 +8,7 @@ import type { ResolvedCacheOptions } from '../options.js';
 import type { CacheStats } from '../types.js';
 import { CircuitBreaker } from './breaker.js';
 import { Bypass, describeFailure } from './failures.js';
+import { StoreClock } from './store-clock.js';
 
 /** The stats counter of each kind of problem; server errors count in `errors` only. */
 const PROBLEM_COUNTERS = { tls: 'tlsErrors', auth: 'authErrors', network: 'networkErrors' } as const;
@@ -53,6 +54,8 @@ export class CacheRuntime {
   readonly sharedFate: boolean;
   /** A tag's key in this cache's namespace (a bound function: `tags.map(runtime.tagKey)`). */
   readonly tagKey: (tag: string) => string;
+  /** The store's clock (runtime/store-clock.ts): invalidation times are taken on it. */
+  readonly clock: StoreClock;
   readonly #driver: CacheDriver;
   readonly #breaker: CircuitBreaker;
   /** Problems the driver reported for the connection: counted when reported, not again by the calls that waited on them. */
@@ -68,6 +71,7 @@ export class CacheRuntime {
     this.options = options;
     this.sharedFate = driver.sharedFate;
     this.tagKey = (tag) => tagKey(options.namespace, tag);
+    this.clock = new StoreClock(driver, options.now, options.commandTimeoutMs);
     this.#breaker = new CircuitBreaker(
       options.breakerThreshold,
       options.breakerOpenMs,
