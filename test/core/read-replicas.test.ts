@@ -12,11 +12,12 @@
 import { createRedisCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository } from '@cachefront/core';
 import { type Connector, createConnector, mysqlDatabase, type ReadRoutingOptions, sql } from '@cachefront/mysql';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { REDIS_URL } from '../support/env.js';
 import { adminConnection, closeQuietly, rows } from '../support/mysql.js';
-import { randomNamespace } from '../support/redis.js';
+import { primeTags, randomNamespace } from '../support/redis.js';
 import { type ReplicaPair, startReplicaPair } from '../support/replica.js';
 
 describe('repository loads on a read replica', () => {
@@ -41,7 +42,7 @@ describe('repository loads on a read replica', () => {
   });
 
   /** A layer over the pair: the writer on the primary, one reader on `readerPort`; loads record which endpoint answered. */
-  function layerOf(replicas: Omit<ReadRoutingOptions, 'readers'>, readerPort = pair.replica.port) {
+  async function layerOf(replicas: Omit<ReadRoutingOptions, 'readers'>, readerPort = pair.replica.port) {
     const endpoint = (port: number) => {
       const connector = createConnector({ connection: { host: '127.0.0.1', port, user: 'root', password: '', database: 'test' }, maxRetries: 0 });
       connectors.push(connector);
@@ -49,8 +50,14 @@ describe('repository loads on a read replica', () => {
     };
     const writer = endpoint(pair.primary.port);
     const reader = endpoint(readerPort);
-    const cache = createRedisCache({ redis: REDIS_URL, namespace: randomNamespace('cfrr'), commandTimeoutMs: 1000 });
+    const namespace = randomNamespace('cfrr');
+    const cache = createRedisCache({ redis: REDIS_URL, namespace, commandTimeoutMs: 1000 });
     caches.push(cache);
+    // The tags have tokens, as in a system that has run for a while: a tag given its first token
+    // just now sends its first fill to the writer (the token may have been lost after a write).
+    const redis = new Redis(REDIS_URL);
+    await primeTags(redis, namespace, ['product:1', 'product:2']);
+    redis.disconnect();
     const layer = createDataLayer({ cache, database: mysqlDatabase(writer, { outboxTable: false, replicas: { readers: [reader], ...replicas } }) });
     const served: string[] = [];
     const products = layer.repository(
@@ -72,7 +79,7 @@ describe('repository loads on a read replica', () => {
   }
 
   it('lag window: loads a miss from the reader; after a write the lagging replica is not used: the new row is cached', async () => {
-    const { layer, products, served } = layerOf({ lagSafety: 'window', lagWindowMs: 5000 });
+    const { layer, products, served } = await layerOf({ lagSafety: 'window', lagWindowMs: 5000 });
     expect(await products.get({ id: 1 })).toEqual({ id: 1, name: 'hammer' });
     expect(served).toEqual(['reader']);
     await pair.lag(true);
@@ -88,7 +95,7 @@ describe('repository loads on a read replica', () => {
   });
 
   it('without the lag window (the control), the lagging replica’s old row is cached and served as fresh', async () => {
-    const { layer, products, served } = layerOf({ lagSafety: 'window', lagWindowMs: 0 });
+    const { layer, products, served } = await layerOf({ lagSafety: 'window', lagWindowMs: 0 });
     expect(await products.get({ id: 2 })).toEqual({ id: 2, name: 'saw' });
     await pair.lag(true);
     try {
@@ -102,15 +109,23 @@ describe('repository loads on a read replica', () => {
     }
   });
 
+  it('position wait: within the window after an invalidation without a position, or after a tag was given its first token (it may have been lost after a write), fills read the writer', async () => {
+    const { products, served, layer } = await layerOf({ lagSafety: 'position', lagWindowMs: 5000 });
+    await layer.cache.invalidate(['product:1']); // an invalidation without a position, as a lost token is
+    expect(await products.get({ id: 1 })).toMatchObject({ id: 1 });
+    await products.get({ id: 3 }).catch(() => undefined); // product 3 does not exist: its tag gets its first token now
+    expect(served).toEqual(['writer', 'writer']);
+  });
+
   it('skips a reader that cannot be reached: the writer answers', async () => {
-    const { products, served } = layerOf({ lagWindowMs: 5000 }, 1);
+    const { products, served } = await layerOf({ lagWindowMs: 5000 }, 1);
     expect(await products.get({ id: 1 })).toMatchObject({ id: 1 });
     // The first load tried the reader (refused) and was loaded again on the writer; the next skips the reader.
     expect(served).toEqual(['reader', 'writer']);
   });
 
   it('position wait: the fill after a write waits until the replica applied it, and caches the new row read there', async () => {
-    const { layer, products, served } = layerOf({ lagSafety: 'position', lagWindowMs: 0, positionWaitMs: 5000 });
+    const { layer, products, served } = await layerOf({ lagSafety: 'position', lagWindowMs: 0, positionWaitMs: 5000 });
     expect(await products.get({ id: 1 })).toMatchObject({ id: 1 });
     await pair.lag(true);
     let caughtUp = false;
@@ -133,7 +148,7 @@ describe('repository loads on a read replica', () => {
   });
 
   it('position wait: a replica still behind when the wait ends is skipped; the writer answers, and the new row is cached', async () => {
-    const { layer, products, served } = layerOf({ lagSafety: 'position', lagWindowMs: 0, positionWaitMs: 200, readerRetryMs: 60_000 });
+    const { layer, products, served } = await layerOf({ lagSafety: 'position', lagWindowMs: 0, positionWaitMs: 200, readerRetryMs: 60_000 });
     expect(await products.get({ id: 2 })).toMatchObject({ id: 2 });
     await pair.lag(true);
     try {
@@ -150,7 +165,7 @@ describe('repository loads on a read replica', () => {
   });
 
   it('sends writes, and the position they record, to the writer only', async () => {
-    const { layer, products, reader } = layerOf({ lagSafety: 'position' });
+    const { layer, products, reader } = await layerOf({ lagSafety: 'position' });
     const touched = (['transaction', 'execute'] as const).map((method) => vi.spyOn(reader, method));
     const queried = vi.spyOn(reader, 'query');
     await products.get({ id: 1 });

@@ -8,7 +8,9 @@ import type { ReadResult } from './drivers/driver.js';
  *   invalidation   `<epoch ms>.<random>[.<position>]`   unique, and it says when the tag was last
  *                  invalidated (the store's clock, store-clock.ts) and, when the write gave one, the
  *                  database's replication position after it (a GTID set), for fills from replicas
- *   initial        `i.<random>`            a tag never invalidated (no time in it)
+ *   initial        `i<epoch ms>.<random>`  a tag with no token yet: never invalidated, or its token was
+ *                  lost (a restart, a FLUSHALL, an eviction) after an invalidation. The time is
+ *                  when it was given (the store's clock); `invalidatedAt` does not read it.
  *   lease          `<random>`              who holds a lease
  */
 
@@ -22,8 +24,15 @@ export const invalidationToken = (now: number, position?: string): string =>
 /** A replication position as a token may carry it: GTIDs (MariaDB `0-1-42,1-2-7`, MySQL `uuid:1-42`), nothing else. */
 export const POSITION = /^[0-9A-Za-z:,-]{1,1000}$/;
 
-/** The token of a tag that was never invalidated: no time in it, so `invalidatedAt` ignores it. */
-export const initialToken = (): string => `i.${randomToken()}`;
+/** The token given at `now` (the store's clock) to a tag that has none; `invalidatedAt` ignores it. */
+export const initialToken = (now: number): string => `i${Math.round(now)}.${randomToken()}`;
+
+/** When an initial token was given (epoch ms); undefined for other tokens and for those of older releases (`i.<random>`). */
+export function givenAt(token: string | null | undefined): number | undefined {
+  if (!token?.startsWith('i')) return undefined;
+  const at = Number.parseInt(token.slice(1), 10);
+  return Number.isFinite(at) ? at : undefined;
+}
 
 /** When a tag holding `token` was last invalidated (epoch ms), if its token says. */
 export function invalidatedAt(token: string | null | undefined): number | undefined {

@@ -8,7 +8,7 @@ import type { FillRequest } from '../drivers/driver.js';
 import { encodeEntry } from '../entry/entry.js';
 import type { CacheEvents } from '../events.js';
 import { assertTags } from '../keys/tags.js';
-import { invalidatedAt, positionOf } from '../tokens.js';
+import { givenAt, invalidatedAt, positionOf } from '../tokens.js';
 import type { GetOptions, LoadContext, LoadMany } from '../types.js';
 import { answer, type EntityContext, type Pending, waitsForLoader } from './context.js';
 import { releaseLeases } from './leases.js';
@@ -56,7 +56,9 @@ export async function loadEntries<P, T>(
 
 /**
  * What the loader is told of its entries' tags: their newest invalidation, in this process's clock
- * (tokens carry the store's), and the replication positions their invalidations recorded.
+ * (tokens carry the store's), and the replication positions their invalidations recorded. A tag
+ * given its first token counts as invalidated then, with no position: its token may have been lost
+ * after an invalidation (a restart, a FLUSHALL), and nothing tells how recent that was.
  */
 async function loadContext<P, T>(ctx: EntityContext<P, T>, entries: readonly Pending<P>[], tokens: TagTokens): Promise<LoadContext> {
   let newest: number | undefined;
@@ -68,7 +70,7 @@ async function loadContext<P, T>(ctx: EntityContext<P, T>, entries: readonly Pen
       // A tag whose token was not read (Redis bypassed): what was invalidated is unknown.
       if (!tokens.has(tag)) invalidationsKnown = false;
       const token = tokens.get(tag);
-      const at = invalidatedAt(token);
+      const at = invalidatedAt(token) ?? givenAt(token);
       if (at === undefined) continue;
       if (newest === undefined || at > newest) newest = at;
       const position = positionOf(token);

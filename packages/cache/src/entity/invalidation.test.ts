@@ -100,20 +100,28 @@ describe('tags: invalidation and the stale-fill race', () => {
     expect((await products.get({ id: 1 }, db.load)).status).toBe('miss');
   });
 
-  it('tells the loader when the entry was last invalidated (to read from the writer after a write)', async () => {
-    const { a, clock } = setup();
+  it('tells the loader when the entry was last invalidated (to read from the writer after a write), a tag given its first token counting as one', async () => {
+    const { a, clock, store } = setup();
     const products = productEntity(a);
     const seen: Array<number | undefined> = [];
     const db = table();
-    const load = async (params: { id: number }, context: { lastInvalidatedAt: number | undefined }) => {
+    const load = async (params: { id: number }, context: LoadContext) => {
       seen.push(context.lastInvalidatedAt);
       return db.load(params);
     };
+    // The tag has no token: it is given one now, and since a token may have been lost after an
+    // invalidation (a restart, a FLUSHALL), that counts as an invalidation with no position.
+    const given = clock.now;
     await products.get({ id: 1 }, load);
+    clock.now += 1000;
     const at = clock.now;
     await a.invalidate(['product:1']);
+    clock.now += 1000;
     await products.get({ id: 1 }, load);
-    expect(seen).toEqual([undefined, at]);
+    // A token of an older release (`i.<random>`) says nothing of when it was given.
+    await store.setTags([tagKey('t', 'product:2')], 'i.older-release', 60_000);
+    await products.get({ id: 2 }, load);
+    expect(seen).toEqual([given, at, undefined]);
   });
 
   it('takes invalidation times on the store’s clock, so a container with a skewed clock does not shift them', async () => {
@@ -148,6 +156,7 @@ describe('tags: invalidation and the stale-fill race', () => {
       contexts.push(context);
       return db.load(params);
     };
+    const given = clock.now;
     await products.get({ id: 1 }, load);
     await a.invalidate(['product:1'], { position: '0-1-42' });
     await products.get({ id: 1 }, load);
@@ -155,7 +164,7 @@ describe('tags: invalidation and the stale-fill race', () => {
     await a.invalidate(['product:1']);
     await products.get({ id: 1 }, load);
     expect(contexts.map(({ positions, lastUnpositionedAt, invalidationsKnown }) => ({ positions, lastUnpositionedAt, invalidationsKnown }))).toEqual([
-      { positions: [], lastUnpositionedAt: undefined, invalidationsKnown: true },
+      { positions: [], lastUnpositionedAt: given, invalidationsKnown: true },
       { positions: ['0-1-42'], lastUnpositionedAt: undefined, invalidationsKnown: true },
       { positions: [], lastUnpositionedAt: clock.now, invalidationsKnown: true },
     ]);

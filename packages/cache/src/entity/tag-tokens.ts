@@ -39,7 +39,8 @@ export async function initAbsentTags<P, T>(ctx: EntityContext<P, T>, tokens: Tag
   if (absent.length === 0) return;
   const { runtime } = ctx;
   const keys = absent.map(runtime.tagKey);
-  const given = await runtime.call('read', (driver) => driver.initTags(keys, initialToken(), runtime.options.tagTtlMs));
+  const token = initialToken(await runtime.clock.now());
+  const given = await runtime.call('read', (driver) => driver.initTags(keys, token, runtime.options.tagTtlMs));
   absent.forEach((tag, i) => {
     tokens.set(tag, given[i] ?? null);
   });

@@ -44,6 +44,12 @@ export class StoreClock {
     return this.#offset;
   }
 
+  /** Now, on the store's clock. */
+  async now(): Promise<number> {
+    const offset = await this.offset();
+    return this.#now() + offset;
+  }
+
   async #measure(): Promise<void> {
     const time = this.#driver.time;
     if (!time) return;
