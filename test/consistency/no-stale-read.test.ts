@@ -42,6 +42,49 @@ describe('the history checker', () => {
     expect(report.faults['redis-node-restart'] ?? 0).toBeGreaterThan(0);
   });
 
+  // The lag window sends every fill within 2.5 s of its key's last write to the writer — the refill
+  // after a write always, so at the default write rate the replica would answer nothing. Its run
+  // writes a key every ~10 s and lets entries expire each second: the replica answers the refills.
+  for (const [lagSafety, load] of [
+    ['position', {}],
+    ['window', { keys: 100, writeRatio: 0.002, ttlMs: 1000 }],
+  ] as const) {
+    it(`with loads from a lagging read replica (${lagSafety}): the same`, { timeout: 120_000 }, async () => {
+      const faults: Fault[] = ['replica-lag', 'replica-lag', 'redis-restart', 'redis-flush', 'redis-pause', 'mysql-kill', 'commit-cut'];
+      const report = await historyRun({
+        ...base,
+        ...load,
+        seed: seed + 3,
+        redis: 'standalone',
+        faults,
+        durationMs: 15_000,
+        mode: 'normal',
+        replica: lagSafety,
+      });
+      console.log(summarize(report));
+      for (const text of report.described) console.log(text);
+      expect(report.violations).toEqual([]);
+      expect(report.checkedReads).toBeGreaterThan(2_000);
+      expect(report.faults['replica-lag'] ?? 0).toBeGreaterThan(1);
+      // The replica did answer loads: the lag safety did not just send everything to the writer.
+      expect(report.figures.readerLoads).toBeGreaterThan(100);
+    });
+  }
+
+  it('its negative control with a read replica fails: fills without lag safety cache the lagging replica’s old rows', { timeout: 120_000 }, async () => {
+    const report = await historyRun({
+      ...base,
+      seed: seed + 4,
+      redis: 'standalone',
+      faults: ['replica-lag'],
+      durationMs: 8_000,
+      mode: 'normal',
+      replica: 'off',
+    });
+    console.log(summarize(report));
+    expect(report.violations.filter((v) => v.kind === 'stale-read').length).toBeGreaterThan(10);
+  });
+
   it('its negative control fails: writes that skip the invalidation are caught serving stale reads', { timeout: 120_000 }, async () => {
     const report = await historyRun({ ...base, seed: seed + 2, redis: 'standalone', faults: [], durationMs: 6_000, mode: 'skip-invalidation' });
     console.log(summarize(report));

@@ -11,7 +11,12 @@
  * - `redis-node-restart` (cluster): one master shut down and started again, empty, with its slots;
  * - `mysql-kill`: KILL of some of the application user's connections;
  * - `commit-cut`: the connection carrying the next COMMIT is cut through a TCP proxy, after the
- *   server answered it (committed, the client never learns) or before.
+ *   server answered it (committed, the client never learns) or before;
+ * - `replica-lag` (runs with a read replica): the replica stops applying what it receives for
+ *   0.2-1 s, then catches up.
+ *
+ * With `replica`, the database is a throwaway MariaDB primary with a GTID replica
+ * (scripts/mariadb-replica.sh), and every layer loads from the replica with the lag safety asked.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,13 +36,14 @@ import { MYSQL } from '../support/env.js';
 import { adminConnection, closeQuietly, createAccount, rows } from '../support/mysql.js';
 import { freePort } from '../support/net.js';
 import { startAuxRedis, stopAuxRedis } from '../support/redis.js';
+import { startReplicaPair } from '../support/replica.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { type CheckResult, checkHistory, describeViolation, type Op } from './history.js';
 import { clock, emptyFigures, type LayerFigures, seeded, type WorkerConfig, type WorkerHistory } from './worker.js';
 
 const run = promisify(execFile);
 
-export const FAULTS = ['redis-restart', 'redis-pause', 'redis-stall', 'redis-flush', 'redis-node-restart', 'mysql-kill', 'commit-cut'] as const;
+export const FAULTS = ['redis-restart', 'redis-pause', 'redis-stall', 'redis-flush', 'redis-node-restart', 'mysql-kill', 'commit-cut', 'replica-lag'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface RunOptions {
@@ -53,6 +59,10 @@ export interface RunOptions {
   readonly redis: 'standalone' | 'cluster';
   readonly mode: WorkerConfig['mode'];
   readonly writeRatio?: number;
+  /** The items' TTL. @default 30000 */
+  readonly ttlMs?: number;
+  /** Loads from a read replica, with this lag safety (`off`: the negative control). @default none */
+  readonly replica?: NonNullable<WorkerConfig['replica']>['lagSafety'];
   readonly log?: (line: string) => void;
 }
 
@@ -157,14 +167,16 @@ const COMMIT = Buffer.from('COMMIT');
 export async function historyRun(options: RunOptions): Promise<RunReport> {
   const log = options.log ?? (() => {});
   const random = seeded(options.seed);
-  const admin: Connection = await adminConnection(MYSQL);
-  const account = await createAccount(admin, MYSQL);
+  const pair = options.replica ? await startReplicaPair() : undefined;
+  const primary = pair?.primary ?? MYSQL;
+  const admin: Connection = await adminConnection(primary);
+  const account = await createAccount(admin, primary);
   const d = `\`${account.database}\``;
   await admin.query(`CREATE TABLE ${d}.item (id INT PRIMARY KEY, version INT NOT NULL) ENGINE=InnoDB`);
   await admin.query(`CREATE TABLE ${d}.write_log (write_id VARCHAR(32) PRIMARY KEY, item_id INT NOT NULL, version INT NOT NULL) ENGINE=InnoDB`);
   await admin.query(`INSERT INTO ${d}.item VALUES ${Array.from({ length: options.keys }, (_, i) => `(${i + 1}, 0)`).join(', ')}`);
   const redis = options.redis === 'cluster' ? await dedicatedCluster() : await standaloneRedis();
-  const proxy = await TcpProxy.start({ host: MYSQL.host, port: MYSQL.port });
+  const proxy = await TcpProxy.start({ host: primary.host, port: primary.port });
   const namespace = `cfh${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'cf-history-'));
   const faults: Record<string, number> = {};
@@ -205,10 +217,12 @@ export async function historyRun(options: RunOptions): Promise<RunReport> {
         concurrency: options.concurrency,
         keys: options.keys,
         writeRatio: options.writeRatio ?? 0.25,
+        ttlMs: options.ttlMs ?? 30_000,
         batchRatio: 0.1,
         slowLoadRatio: 0.2,
         slowLoadMaxMs: 30,
         mysql: { ...account.connection, host: '127.0.0.1', port: proxy.port },
+        ...(pair && options.replica ? { replica: { host: pair.replica.host, port: pair.replica.port, lagSafety: options.replica } } : {}),
         redis: redis.config,
         namespace,
         mode: options.mode,
@@ -250,6 +264,13 @@ export async function historyRun(options: RunOptions): Promise<RunReport> {
           const threads = await rows<{ id: number }>(admin, 'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [account.user]);
           const victims = threads.filter(() => random() < 0.3).slice(0, 4);
           for (const { id } of victims) await admin.query('KILL CONNECTION ?', [Number(id)]).catch(() => undefined);
+          return;
+        }
+        case 'replica-lag': {
+          if (!pair) return;
+          await pair.lag(true);
+          await new Promise((resolve) => setTimeout(resolve, 200 + random() * 800));
+          await pair.lag(false);
           return;
         }
         case 'commit-cut': {
@@ -333,6 +354,7 @@ export async function historyRun(options: RunOptions): Promise<RunReport> {
     await redis.stop().catch(() => undefined);
     await account.drop().catch(() => undefined);
     await closeQuietly(admin);
+    await pair?.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }

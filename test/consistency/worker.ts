@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { createRedisCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository } from '@cachefront/core';
-import { createConnector, mysqlDatabase, sql } from '@cachefront/mysql';
+import { createConnector, mysqlDatabase, type ReadRoutingOptions, sql } from '@cachefront/mysql';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Op, Outcome } from './history.js';
@@ -29,6 +29,9 @@ export interface LayerFigures {
   invalidationFailures: number;
   mysqlReconnects: number;
   mysqlRetries: number;
+  /** Loads answered by a read replica (runs with one), and by the writer. */
+  readerLoads: number;
+  writerLoads: number;
 }
 
 export function emptyFigures(): LayerFigures {
@@ -46,6 +49,8 @@ export function emptyFigures(): LayerFigures {
     invalidationFailures: 0,
     mysqlReconnects: 0,
     mysqlRetries: 0,
+    readerLoads: 0,
+    writerLoads: 0,
   };
 }
 
@@ -65,12 +70,19 @@ export interface WorkerConfig {
   readonly concurrency: number;
   readonly keys: number;
   readonly writeRatio: number;
+  /** The items' TTL. */
+  readonly ttlMs: number;
   /** Share of reads that go through getMany (3 keys). */
   readonly batchRatio: number;
   /** Share of loads that stall after their SELECT, and for how long at most. */
   readonly slowLoadRatio: number;
   readonly slowLoadMaxMs: number;
   readonly mysql: { host: string; port: number; user: string; password: string; database: string };
+  /**
+   * A read replica of `mysql` (same account) for the loads, and how fills stay lag-safe: `window` or
+   * `position` — or `off` (the negative control: no lag safety at all, so the checker must fail).
+   */
+  readonly replica?: { readonly host: string; readonly port: number; readonly lagSafety: 'window' | 'position' | 'off' };
   readonly redis: { readonly standalone: { host: string; port: number } } | { readonly cluster: ReadonlyArray<{ host: string; port: number }> };
   readonly namespace: string;
   /** `skip-invalidation`: the negative control — writes commit without invalidating, so the checker must fail. */
@@ -114,10 +126,29 @@ function outcomeOf(error: unknown): { outcome: Outcome; outboxId?: number; error
   return { outcome: 'failed', error: code };
 }
 
+/** The layer's read replica, if the run has one: its own connector, on the same account. */
+function readersOf(config: WorkerConfig): ReadRoutingOptions | undefined {
+  const { replica } = config;
+  if (!replica) return undefined;
+  const reader = createConnector({
+    connection: { ...config.mysql, host: replica.host, port: replica.port },
+    maxConnections: config.concurrency,
+    manageConns: false,
+    connectTimeoutMs: 1000,
+    acquireTimeoutMs: 5000,
+    queryTimeoutMs: 3000,
+    backoffCapMs: 50,
+  });
+  if (replica.lagSafety === 'off') return { readers: [reader], lagSafety: 'window', lagWindowMs: 0 };
+  // The window covers the longest lag the run injects (1 s) and the replica's catching up after it.
+  return { readers: [reader], lagSafety: replica.lagSafety, lagWindowMs: 2500, positionWaitMs: 500, readerRetryMs: 1000 };
+}
+
 async function main(config: WorkerConfig): Promise<void> {
   const random = seeded(config.seed * 1000 + config.index);
   const ops: Op[] = [];
   let invalidationFailures = 0;
+  const endpoints = { reader: 0, writer: 0 };
   const layers = Array.from({ length: config.layers }, (_, layerIndex) => {
     const db = createConnector({
       connection: config.mysql,
@@ -140,8 +171,12 @@ async function main(config: WorkerConfig): Promise<void> {
     cache.on('error', ({ operation }) => {
       if (operation === 'invalidate') invalidationFailures += 1;
     });
-    const layer = createDataLayer({ cache, database: mysqlDatabase(db) });
+    const layer = createDataLayer({ cache, database: mysqlDatabase(db, { replicas: readersOf(config) }) });
     const loadRandom = seeded(config.seed * 7919 + config.index * 101 + layerIndex);
+    const answered = (conn: unknown) => {
+      if (conn === db) endpoints.writer += 1;
+      else endpoints.reader += 1;
+    };
     const stall = async () => {
       if (loadRandom() < config.slowLoadRatio) await sleep(loadRandom() * config.slowLoadMaxMs);
     };
@@ -150,15 +185,17 @@ async function main(config: WorkerConfig): Promise<void> {
         name: 'item',
         params: z.object({ id: z.number().int() }),
         value: Item,
-        ttlMs: 30_000,
+        ttlMs: config.ttlMs,
         tags: ({ id }) => [`item:${id}`],
         load: async (conn, { id }) => {
           const [row] = await conn.query<{ id: number; version: number }>(sql`SELECT id, version FROM item WHERE id = ${id}`);
+          answered(conn);
           await stall(); // after the SELECT: a write can commit and invalidate before this fills
           return { id: Number(row?.id), version: Number(row?.version) };
         },
         loadMany: async (conn, list) => {
           const rows = await conn.query<{ id: number; version: number }>(sql`SELECT id, version FROM item WHERE id IN (${sql.list(list.map((p) => p.id))})`);
+          answered(conn);
           await stall();
           const byId = new Map(rows.map((row) => [Number(row.id), Number(row.version)]));
           return list.map(({ id }) => ({ id, version: byId.get(id) ?? -1 }));
@@ -245,6 +282,8 @@ async function main(config: WorkerConfig): Promise<void> {
     figures.mysqlReconnects += dbStats.reconnects;
     figures.mysqlRetries += dbStats.retries;
   }
+  figures.readerLoads = endpoints.reader;
+  figures.writerLoads = endpoints.writer;
   const history: WorkerHistory = { ops, figures };
   writeFileSync(config.historyFile, JSON.stringify(history));
   for (const entry of layers) {
