@@ -72,3 +72,10 @@ for i = 1, #KEYS do
   out[i] = current
 end
 return out`;
+
+/**
+ * KEYS = one tag key. Returns its token (nil where absent). A GET, as a script: a script is never
+ * sent to a replica, so a Cluster client that reads from replicas (`scaleReads`) still reads tag
+ * tokens from the masters, where every invalidation that returned already is.
+ */
+export const READ_TAG = `return redis.call('GET', KEYS[1])`;

@@ -21,6 +21,8 @@ export interface RedisClient {
   readonly status: string;
   /** True on a Redis Cluster client (ioredis sets it on both classes). */
   readonly isCluster?: boolean;
+  /** The client's options; on a Cluster, `scaleReads` says whether read-only commands may go to replicas. */
+  readonly options?: object;
   on(event: 'error' | 'node error', listener: (error: unknown) => void): unknown;
   on(event: 'ready', listener: () => void): unknown;
   mgetBuffer(...keys: string[]): Promise<Array<Buffer | null>>;
@@ -48,6 +50,16 @@ export function isRedisClient(value: unknown): value is RedisClient {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as { readonly status?: unknown } & Record<string, unknown>;
   return typeof record.status === 'string' && CLIENT_METHODS.every((method) => typeof record[method] === 'function');
+}
+
+/**
+ * Whether a Cluster client may send read-only commands (GET, MGET) to replicas (`scaleReads` other
+ * than 'master'). Replication is asynchronous, so a replica may not have an invalidation yet: the
+ * driver then reads tag tokens with a script (never sent to a replica), and only values there.
+ */
+export function readsReplicas(client: RedisClient): boolean {
+  const scaleReads = (client.options as { readonly scaleReads?: unknown } | undefined)?.scaleReads;
+  return isClusterClient(client) && scaleReads !== undefined && scaleReads !== 'master';
 }
 
 /** Whether a client is a Redis Cluster client. */

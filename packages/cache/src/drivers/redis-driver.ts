@@ -14,9 +14,9 @@
  */
 import { readTokens } from '../tokens.js';
 import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './driver.js';
-import { ACQUIRE_LEASES, FILL, INIT_TAGS, RELEASE_LEASES } from './lua.js';
+import { ACQUIRE_LEASES, FILL, INIT_TAGS, READ_TAG, RELEASE_LEASES } from './lua.js';
 import { ReadBatcher } from './read-batch.js';
-import { createRedisClient, isClusterClient, isRedisClient, type RedisClient, type RedisConnection } from './redis-client.js';
+import { createRedisClient, isClusterClient, isRedisClient, type RedisClient, type RedisConnection, readsReplicas } from './redis-client.js';
 import { classifyRedisError, errorCode } from './redis-errors.js';
 import { Script } from './script.js';
 
@@ -24,12 +24,15 @@ const acquire = new Script(ACQUIRE_LEASES);
 const release = new Script(RELEASE_LEASES);
 const fill = new Script(FILL);
 const initTags = new Script(INIT_TAGS);
+const readTag = new Script(READ_TAG);
 
 export class RedisDriver implements CacheDriver {
   readonly sharedFate: boolean;
   readonly client: RedisClient;
   readonly #owned: boolean;
   readonly #cluster: boolean;
+  /** A Cluster that reads from replicas: values may come from them, tag tokens never. */
+  readonly #replicaReads: boolean;
   /** Reads of one turn in one MGET (single Redis only). */
   readonly #batch = new ReadBatcher((keys) => this.client.mgetBuffer(...keys));
   readonly #problemListeners = new Set<(problem: StoreProblem) => void>();
@@ -66,6 +69,7 @@ export class RedisDriver implements CacheDriver {
       this.#owned = true;
     }
     this.#cluster = isClusterClient(this.client);
+    this.#replicaReads = readsReplicas(this.client);
     this.sharedFate = !this.#cluster;
     // Without a listener ioredis prints every connection error; the cache reports them as events.
     this.client.on('error', this.#onClientError);
@@ -108,7 +112,7 @@ export class RedisDriver implements CacheDriver {
     }
     const [values, tags] = await Promise.all([
       keys.length === 0 ? Promise.resolve([]) : this.client.mgetBuffer(...keys),
-      Promise.all(tagKeys.map((key) => this.client.get(key))),
+      Promise.all(tagKeys.map((key) => (this.#replicaReads ? (readTag.run(this.client, [key], []) as Promise<string | null>) : this.client.get(key)))),
     ]);
     return { values, tags };
   }
