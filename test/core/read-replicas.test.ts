@@ -9,14 +9,14 @@
  * A reader that cannot be reached is skipped: the load is answered by the writer. Writes never
  * reach a reader.
  */
-import { createRedisCache } from '@cachefront/cache';
+import { createRedisBudget, createRedisCache } from '@cachefront/cache';
 import { createDataLayer, defineRepository } from '@cachefront/core';
-import { type Connector, createConnector, mysqlDatabase, type ReadRoutingOptions, sql } from '@cachefront/mysql';
+import { CachefrontMysqlError, type Connector, createConnector, mysqlDatabase, type ReadRoutingOptions, sql } from '@cachefront/mysql';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { REDIS_URL } from '../support/env.js';
-import { adminConnection, closeQuietly, rows } from '../support/mysql.js';
+import { adminConnection, closeQuietly, createAccount, rows, type TestAccount } from '../support/mysql.js';
 import { primeTags, randomNamespace } from '../support/redis.js';
 import { type ReplicaPair, startReplicaPair } from '../support/replica.js';
 
@@ -177,5 +177,78 @@ describe('repository loads on a read replica', () => {
     const asked = queried.mock.calls.map(([statement]) => statement.text);
     expect(asked.some((text) => text.includes('MASTER_GTID_WAIT'))).toBe(true);
     expect(asked.every((text) => /^SELECT /.test(text))).toBe(true);
+  });
+
+  describe('budgets', () => {
+    /**
+     * A layer whose writer and reader each have a fleet budget (a capacity of 1: the account's
+     * MAX_USER_CONNECTIONS of 2, half of it), by name: `shared` gives both the same one.
+     */
+    async function budgeted(account: TestAccount, names: { writer: string; reader: string }) {
+      const redis = new Redis(REDIS_URL);
+      redisClients.push(redis);
+      const budgets = new Map<string, ReturnType<typeof createRedisBudget>>();
+      const budgetOf = (name: string) => {
+        const budget = budgets.get(name) ?? createRedisBudget({ redis, name, share: 0.5 });
+        budgets.set(name, budget);
+        return budget;
+      };
+      const endpoint = (port: number, budgetName: string) => {
+        const connector = createConnector({ connection: { ...account.connection, port }, budget: budgetOf(budgetName), acquireTimeoutMs: 1500, maxRetries: 0 });
+        connectors.push(connector);
+        return connector;
+      };
+      const writer = endpoint(pair.primary.port, names.writer);
+      const reader = endpoint(pair.replica.port, names.reader);
+      const cache = createRedisCache({ redis: REDIS_URL, namespace: randomNamespace('cfrb'), commandTimeoutMs: 1000 });
+      caches.push(cache);
+      const layer = createDataLayer({ cache, database: mysqlDatabase(writer, { outboxTable: false, replicas: { readers: [reader], lagWindowMs: 0 } }) });
+      const items = layer.repository(
+        defineRepository({
+          name: 'item',
+          params: z.object({ id: z.number() }),
+          value: z.object({ id: z.number(), n: z.number() }),
+          ttlMs: 60_000,
+          load: async (db: Connector, { id }) => {
+            const [row] = await db.query<{ id: number; n: number }>(sql`SELECT id, n FROM item WHERE id = ${id}`);
+            return { id: Number(row?.id), n: Number(row?.n) };
+          },
+        }),
+      );
+      return { layer, items, budgetOf };
+    }
+    const redisClients: Redis[] = [];
+    let account: TestAccount;
+    beforeAll(async () => {
+      const admin = await adminConnection(pair.primary);
+      account = await createAccount(admin, pair.primary, { maxUserConnections: 2 });
+      await admin.query(`CREATE TABLE \`${account.database}\`.item (id INT PRIMARY KEY, n INT NOT NULL)`);
+      await admin.query(`INSERT INTO \`${account.database}\`.item VALUES (1, 0)`);
+      const [{ pos } = { pos: '' }] = await rows<{ pos: string }>(admin, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
+      await closeQuietly(admin);
+      const replica = await adminConnection(pair.replica);
+      await replica.query('SELECT MASTER_GTID_WAIT(?, 10)', [pos]);
+      await closeQuietly(replica);
+    });
+    afterAll(() => {
+      for (const redis of redisClients) redis.disconnect();
+    });
+
+    it('gives the writer and the reader a budget each: a reader holding its slot keeps no write waiting', async () => {
+      const names = { writer: randomNamespace('w'), reader: randomNamespace('r') };
+      const { layer, items, budgetOf } = await budgeted(account, names);
+      expect(await items.get({ id: 1 })).toEqual({ id: 1, n: 0 }); // the reader's connection, kept warm
+      await layer.write((tx) => tx.execute(sql`UPDATE item SET n = 1 WHERE id = 1`), { tags: [] });
+      for (const name of [names.writer, names.reader]) expect((await budgetOf(name).inspect()).taken).toBe(1);
+    });
+
+    it('control: with one budget for both, the write waits for the reader’s slot, and gives up', async () => {
+      const shared = randomNamespace('s');
+      const { layer, items, budgetOf } = await budgeted(account, { writer: shared, reader: shared });
+      await items.get({ id: 1 });
+      const error = await layer.write((tx) => tx.execute(sql`UPDATE item SET n = 2 WHERE id = 1`), { tags: [] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CachefrontMysqlError);
+      expect((await budgetOf(shared).inspect()).taken).toBe(1);
+    });
   });
 });
