@@ -126,12 +126,10 @@ function outcomeOf(error: unknown): { outcome: Outcome; outboxId?: number; error
   return { outcome: 'failed', error: code };
 }
 
-/** The layer's read replica, if the run has one: its own connector, on the same account. */
-function readersOf(config: WorkerConfig): ReadRoutingOptions | undefined {
-  const { replica } = config;
-  if (!replica) return undefined;
-  const reader = createConnector({
-    connection: { ...config.mysql, host: replica.host, port: replica.port },
+/** A layer's connector to `connection` (the writer, or the replica): short timeouts, so faults show quickly. */
+function connectorTo(config: WorkerConfig, connection: WorkerConfig['mysql']) {
+  return createConnector({
+    connection,
     maxConnections: config.concurrency,
     manageConns: false,
     connectTimeoutMs: 1000,
@@ -139,6 +137,13 @@ function readersOf(config: WorkerConfig): ReadRoutingOptions | undefined {
     queryTimeoutMs: 3000,
     backoffCapMs: 50,
   });
+}
+
+/** The layer's read replica, if the run has one: its own connector, on the same account. */
+function readersOf(config: WorkerConfig): ReadRoutingOptions | undefined {
+  const { replica } = config;
+  if (!replica) return undefined;
+  const reader = connectorTo(config, { ...config.mysql, host: replica.host, port: replica.port });
   if (replica.lagSafety === 'off') return { readers: [reader], lagSafety: 'window', lagWindowMs: 0 };
   // The window covers the longest lag the run injects (1 s) and the replica's catching up after it.
   return { readers: [reader], lagSafety: replica.lagSafety, lagWindowMs: 2500, positionWaitMs: 500, readerRetryMs: 1000 };
@@ -150,15 +155,7 @@ async function main(config: WorkerConfig): Promise<void> {
   let invalidationFailures = 0;
   const endpoints = { reader: 0, writer: 0 };
   const layers = Array.from({ length: config.layers }, (_, layerIndex) => {
-    const db = createConnector({
-      connection: config.mysql,
-      maxConnections: config.concurrency,
-      manageConns: false,
-      connectTimeoutMs: 1000,
-      acquireTimeoutMs: 5000,
-      queryTimeoutMs: 3000,
-      backoffCapMs: 50,
-    });
+    const db = connectorTo(config, config.mysql);
     const client =
       'standalone' in config.redis
         ? new Redis({ ...config.redis.standalone, maxRetriesPerRequest: 1 })
