@@ -22,9 +22,12 @@ afterAll(() => {
 
 runBudgetContract('redis', (options) => createRedisBudget({ redis: REDIS_URL, ...options }));
 runBudgetContract('redis (a client handed in)', (options) => createRedisBudget({ redis: single, ...options }));
-runBudgetContract('redis cluster (3 masters)', async (options) => {
+runBudgetContract('redis cluster (3 masters, a replica each)', async (options) => {
   await ready(cluster);
-  return createRedisBudget({ redis: cluster, ...options });
+  // A burst of waiters duplicates the Cluster client once each (a blocking pop needs a connection of
+  // its own), and 25 cluster clients connecting at once stall this process for 100-200 ms on 2
+  // cores: past the 200 ms default. The contract is about who is admitted, not about speed.
+  return createRedisBudget({ redis: cluster, commandTimeoutMs: 1000, ...options });
 });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

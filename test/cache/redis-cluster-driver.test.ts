@@ -1,7 +1,7 @@
 /**
- * The cache on a real Redis Cluster of 3 masters (scripts/redis-cluster.sh, started by global
- * setup): the driver contract, then the cache itself with entities, tags and value tags spread over
- * every node. Lua and multi-key commands only ever touch one entity's slot, so nothing here may
+ * The cache on a real Redis Cluster of 3 masters with a replica each (scripts/redis-cluster.sh,
+ * started by global setup): the driver contract, then the cache itself with entities, tags and
+ * value tags spread over every master. Lua and multi-key commands only ever touch one entity's slot, so nothing here may
  * fail with CROSSSLOT; tags live in their own slots, on other nodes, and must still work.
  */
 import { Cache, type CacheEventName, entityKeys, paramKey, RedisDriver, tagKey } from '@cachefront/cache';
@@ -16,7 +16,7 @@ afterAll(() => {
   contractClient.disconnect();
 });
 
-runDriverContract('redis cluster (3 masters)', async () => {
+runDriverContract('redis cluster (3 masters, a replica each)', async () => {
   await ready(contractClient);
   return new RedisDriver(contractClient);
 });

@@ -13,8 +13,12 @@ import { freePort } from './net.js';
 
 const run = promisify(execFile);
 
-/** The throwaway Redis Cluster that global setup starts (scripts/redis-cluster.sh), one master per port. */
-export const REDIS_CLUSTER_PORTS = (process.env['CACHEFRONT_REDIS_CLUSTER_PORTS'] ?? '7101 7102 7103').trim().split(/\s+/).map(Number);
+/**
+ * Every node of the throwaway Redis Cluster that global setup starts (scripts/redis-cluster.sh):
+ * three masters and a replica of each. Which port is a master is read from the cluster
+ * (`masterPorts` in redis-cluster.ts), never assumed from the list.
+ */
+export const REDIS_CLUSTER_PORTS = (process.env['CACHEFRONT_REDIS_CLUSTER_PORTS'] ?? '7101 7102 7103 7104 7105 7106').trim().split(/\s+/).map(Number);
 
 export const REDIS_CLUSTER_NODES = REDIS_CLUSTER_PORTS.map((port) => ({ host: '127.0.0.1', port }));
 
