@@ -113,7 +113,7 @@ is_master() { [ "$(replication "$1" role)" = master ]; }
 
 restart_node() {
   local port=$1 was
-  was=$(replication "$port" role)
+  was=$(replication "$port" role || true) # empty for a node that is down (killed)
   cli "$port" shutdown nosave >/dev/null 2>&1 || true
   wait_ended "$port"
   start_node "$port"

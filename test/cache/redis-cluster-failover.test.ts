@@ -65,11 +65,16 @@ afterAll(async () => {
 });
 
 /** One "container": its own Cluster client, cache, connector and data layer, on a namespace it shares with the others. */
-async function container(namespace: string, options: { invalidationRetryMs: number }) {
+async function container(namespace: string, options: { invalidationRetryMs: number; replicaAckMs?: number }) {
   const client = cluster.client();
   await ready(client);
   // Well above a loaded 2-core machine's hiccups: a stray timeout would look like the failover.
-  const cache = createRedisCache({ redis: client, namespace, commandTimeoutMs: 250 });
+  const cache = createRedisCache({
+    redis: client,
+    namespace,
+    commandTimeoutMs: 250,
+    ...(options.replicaAckMs === undefined ? {} : { replicaAckMs: options.replicaAckMs }),
+  });
   const db: Connector = createConnector({ connection: { ...MYSQL, database: 'test' }, maxConnections: 4 });
   closing.push(
     () => cache.close(),
@@ -220,6 +225,10 @@ describe('a master killed under a steady read and write load', () => {
   const entitySlot = () => cluster.slotOf(entityKeys(namespace, ENTITY, 1).value(paramKey({ id: 1 })));
   let killed: ClusterNode;
   let promoted: ClusterNode;
+  // The killed master comes back as the promoted one's replica: every master has a replica again.
+  afterAll(async () => {
+    if (killed) await cluster.revive(killed.port);
+  });
 
   it('answers every read with the committed value or a newer one, loses no invalidation, and closes the breaker again', async () => {
     const slot = await entitySlot();
@@ -307,46 +316,60 @@ describe('a master killed under a steady read and write load', () => {
 /**
  * Redis replicates asynchronously: a master acknowledges a SET before its replica has it. When the
  * master dies in that window, the promoted replica holds the tag's previous token, and an entry
- * filled before the write carries exactly that token — it is served as fresh, with the old value,
- * after `write()` had returned. Here the window is made wide and certain: the replica is held
- * still (SIGSTOP) and its link cut for the few milliseconds of the write and the kill, as a replica
- * a few milliseconds behind (another zone) would be. On loopback the natural window is microseconds.
+ * filled before the write carries exactly that token: it would be served as fresh, with the old
+ * value. So an invalidation waits for a replica's acknowledgement (`WAIT 1`, `replicaAckMs`) before
+ * it counts as done. Here the window is made wide and certain: the replica is held still (SIGSTOP)
+ * and its link cut for the write and the kill, as a replica a few milliseconds behind (another zone)
+ * would be. On loopback the natural window is microseconds.
  */
-describe('an invalidation the master acknowledged but had not yet sent to its replica when it died', () => {
+describe('an invalidation the master took but had not yet sent to its replica when it died', () => {
   const namespace = randomNamespace('cffo');
 
-  // KNOWN BUG, reported, not fixed here: the invalidation is lost and the old row is served as fresh
-  // (`read` answers { status: 'fresh', value: { version: 0 } }). The cache's invalidation returns on
-  // the master's acknowledgement alone; it needs the replica's too (WAIT 1 on the tag's node, and a
-  // retry while fewer replicas than there are acknowledged). `it.fails` keeps the reproduction in
-  // the suite, passing while the bug is there; make it `it` once the fix lands.
-  it.fails('is still in force after the failover: the entry filled before the write is not served as fresh', async () => {
-    const { items, bump } = await container(namespace, { invalidationRetryMs: 10_000 });
+  /**
+   * Caches row `id`'s entry, then holds the tag's replica still, writes, and kills the tag's master
+   * before the replica resumes; returns what the write did and the read after the promotion.
+   */
+  async function writeAcrossTheKill(options: { replicaAckMs?: number }) {
+    const { items, bump } = await container(namespace, { invalidationRetryMs: 500, ...options });
     const entityOwner = ownerOf(await cluster.layout(), await cluster.slotOf(entityKeys(namespace, ENTITY, 1).value(paramKey({ id: 1 }))));
     // The tag's master dies; the entry lives on another master, which stays up.
     const victim = await masterWithReplica(entityOwner ? [entityOwner.port] : []);
     const replica = (await cluster.layout()).find((node) => node.masterId === victim.id && !node.failed);
     if (!replica) throw new Error('the victim has no live replica');
     const [id = 0] = await rowsWhere(namespace, 1, (node) => node?.port === victim.port, 500);
-    expect(await items.read({ id })).toEqual({ status: 'miss', value: { id, version: 0 } });
-    expect(await items.read({ id })).toEqual({ status: 'fresh', value: { id, version: 0 } });
+    const [{ version: before = 0 } = {}] = await rows<{ version: number }>(admin, `SELECT version FROM test.${table} WHERE id = ?`, [id]);
+    expect(await items.read({ id })).toEqual({ status: 'miss', value: { id, version: before } });
+    expect(await items.read({ id })).toEqual({ status: 'fresh', value: { id, version: before } });
 
     const replicaPid = await cluster.pidOf(replica.port);
     process.kill(replicaPid, 'SIGSTOP');
-    let version: number;
+    let write: unknown;
     try {
       await cluster.admin(victim.port).call('CLIENT', 'KILL', 'TYPE', 'replica');
-      // Returned: committed, and the master acknowledged the invalidation. No refill: it would overwrite
-      // this entry, but not the others that carry the tag (a list of the row's category, say).
-      version = await bump(id, false);
+      // No refill: it would overwrite this entry, but not the others that carry the tag (a list of the row's category, say).
+      write = await bump(id, false).catch((error: unknown) => error);
       await cluster.kill(victim.port);
     } finally {
       process.kill(replicaPid, 'SIGCONT');
     }
     expect((await cluster.failedOver(await cluster.slotOf(tagKey(namespace, `${table}:${id}`)))).port).toBe(replica.port);
-
     const after = await items.read({ id });
-    expect(after.value, `read as ${after.status}`).toEqual({ id, version });
+    await cluster.revive(victim.port);
+    return { id, committed: before + 1, write, after };
+  }
+
+  it('is not lost: the write reports it pending (no replica acknowledged it), and the layer replays it after the failover', async () => {
+    const { id, committed, write, after } = await writeAcrossTheKill({});
+    expect(write).toBeInstanceOf(InvalidationPendingError);
+    expect(write).toMatchObject({ committed: true });
+    // The read replays the pending invalidation on the promoted replica first: the committed row.
+    expect(after.value, `read as ${after.status}`).toEqual({ id, version: committed });
+  });
+
+  it('control: without waiting for a replica (replicaAckMs: 0) the write returns, and the old row is served as fresh after the failover', async () => {
+    const { id, committed, write, after } = await writeAcrossTheKill({ replicaAckMs: 0 });
+    expect(write).toBe(committed);
+    expect(after).toEqual({ status: 'fresh', value: { id, version: committed - 1 } });
   });
 });
 

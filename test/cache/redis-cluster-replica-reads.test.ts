@@ -60,6 +60,15 @@ describe('a Cluster client that reads from replicas', () => {
     cache = createRedisCache({ redis: client, namespace });
     products = productsOf(cache);
     await ready(client);
+    // And in this client's own table, which it read when it connected.
+    await waitFor(
+      () => {
+        if (client.slots.every((owners) => owners.length >= 2)) return true;
+        client.refreshSlotsCache();
+        return false;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, message: "a replica for every slot in the client's table" },
+    );
     const roles = await Promise.all(nodes.map(async (node) => ((await node.call('ROLE')) as [string])[0]));
     replicas = nodes.filter((_, i) => roles[i] === 'slave');
     masters = nodes.filter((_, i) => roles[i] === 'master');

@@ -114,6 +114,11 @@ export interface ThrowawayCluster {
    * cluster_state:ok: the failover is over. Returns the new owner.
    */
   failedOver(slot: number, timeoutMs?: number): Promise<ClusterNode>;
+  /**
+   * Starts a killed node again (empty: no persistence); it rejoins, takes its slots back from the
+   * replica that was promoted, and that one follows it again: the layout of the start, for the next test.
+   */
+  revive(port: number): Promise<void>;
   /** Disconnects every client made here, stops the nodes and removes their state. */
   stop(): Promise<void>;
 }
@@ -184,6 +189,10 @@ export async function startThrowawayCluster(): Promise<ThrowawayCluster> {
         },
         { timeoutMs, intervalMs: 10, message: `a live master to own slot ${slot}, and cluster_state:ok on every node still up` },
       );
+    },
+    async revive(port) {
+      await cluster('restart-node', String(port));
+      dead.delete(port);
     },
     async stop() {
       for (const client of [...clients, ...admins.values()]) client.disconnect();

@@ -1,8 +1,9 @@
 import { Cache } from './cache.js';
 import { MemoryDriver } from './drivers/memory-driver.js';
 import type { RedisConnection } from './drivers/redis-client.js';
-import { RedisDriver } from './drivers/redis-driver.js';
-import type { CacheOptions } from './options.js';
+import { DEFAULT_REPLICA_ACK_MS, RedisDriver } from './drivers/redis-driver.js';
+import { CacheOptionsError } from './errors.js';
+import { type CacheOptions, DEFAULT_CACHE_OPTIONS } from './options.js';
 
 export interface RedisCacheOptions extends CacheOptions {
   /**
@@ -12,12 +13,24 @@ export interface RedisCacheOptions extends CacheOptions {
    * `close()`). Required. See docs/SECURITY.md.
    */
   redis: RedisConnection;
+  /**
+   * Where a master has replicas (ElastiCache with replicas, a Cluster's shards), how long an
+   * invalidation waits for one of them to acknowledge it before it counts as done; past it the
+   * invalidation fails and stays pending (core retries, then replays it), since a failover could
+   * lose it. 0: the master's acknowledgement alone. Below `commandTimeoutMs`. @default 30
+   */
+  replicaAckMs?: number;
 }
 
 /** The cache on Redis or Redis Cluster (ElastiCache). Creating it opens the connection in the background. */
 export function createRedisCache(options: RedisCacheOptions): Cache {
-  const { redis, ...rest } = options;
-  return new Cache(new RedisDriver(redis), rest);
+  const { redis, replicaAckMs, ...rest } = options;
+  const commandTimeoutMs = rest.commandTimeoutMs ?? DEFAULT_CACHE_OPTIONS.commandTimeoutMs;
+  const ackMs = replicaAckMs ?? Math.min(DEFAULT_REPLICA_ACK_MS, Math.floor(commandTimeoutMs * 0.6));
+  if (!(Number.isInteger(ackMs) && ackMs >= 0 && (ackMs === 0 || ackMs < commandTimeoutMs))) {
+    throw new CacheOptionsError('`replicaAckMs` must be a whole number of ms, 0 or below `commandTimeoutMs`.');
+  }
+  return new Cache(new RedisDriver(redis, { replicaAckMs: ackMs }), rest);
 }
 
 /** The cache on an in-process store: for unit tests. It behaves as Redis does (the contract suite proves it). */

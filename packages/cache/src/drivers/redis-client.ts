@@ -9,6 +9,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 /** The pipeline the driver builds for a multi-key invalidation on a single Redis. */
 export interface RedisPipeline {
   set(key: string, value: string, mode: 'PX', ms: number): unknown;
+  call(command: string, ...args: string[]): unknown;
   exec(): Promise<Array<[error: Error | null, result: unknown]> | null>;
 }
 
@@ -23,6 +24,10 @@ export interface RedisClient {
   readonly isCluster?: boolean;
   /** The client's options; on a Cluster, `scaleReads` says whether read-only commands may go to replicas. */
   readonly options?: object;
+  /** On a Cluster: the nodes of each slot, its master first (ioredis' slot table). */
+  readonly slots?: ReadonlyArray<readonly string[] | undefined>;
+  /** A command by name (INFO replication). */
+  call?(command: string, ...args: string[]): Promise<unknown>;
   on(event: 'error' | 'node error', listener: (error: unknown) => void): unknown;
   on(event: 'ready', listener: () => void): unknown;
   mgetBuffer(...keys: string[]): Promise<Array<Buffer | null>>;

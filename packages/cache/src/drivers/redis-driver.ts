@@ -19,6 +19,29 @@ import { ReadBatcher } from './read-batch.js';
 import { createRedisClient, isClusterClient, isRedisClient, type RedisClient, type RedisConnection, readsReplicas } from './redis-client.js';
 import { classifyRedisError, errorCode } from './redis-errors.js';
 import { Script } from './script.js';
+import { keySlot } from './slot.js';
+
+/** How long an invalidation waits for a replica's acknowledgement, by default: below the 50 ms command timeout. */
+export const DEFAULT_REPLICA_ACK_MS = 30;
+const REPLICAS_RECHECK_MS = 10_000;
+
+export interface RedisDriverOptions {
+  /**
+   * How long an invalidation waits for a replica of its master to acknowledge it (`WAIT`), where
+   * the master has replicas; 0 returns on the master's word alone, and a failover may then lose an
+   * invalidation. Keep it below the cache's `commandTimeoutMs`. @default 30
+   */
+  readonly replicaAckMs?: number;
+}
+
+/** An invalidation no replica acknowledged in time: it may not survive a failover, so it is not done. */
+export class ReplicaAckError extends Error {
+  override readonly name = 'ReplicaAckError';
+  readonly code = 'NOREPLICAACK';
+  constructor(ms: number) {
+    super(`No replica acknowledged the invalidation within ${ms} ms.`);
+  }
+}
 
 const acquire = new Script(ACQUIRE_LEASES);
 const release = new Script(RELEASE_LEASES);
@@ -33,6 +56,10 @@ export class RedisDriver implements CacheDriver {
   readonly #cluster: boolean;
   /** A Cluster that reads from replicas: values may come from them, tag tokens never. */
   readonly #replicaReads: boolean;
+  /** How long an invalidation waits for a replica's acknowledgement; 0: it does not. */
+  readonly #ackMs: number;
+  #replicasCheckedUntil = Number.NEGATIVE_INFINITY;
+  #replicaCheck: Promise<boolean> = Promise.resolve(false);
   /** Reads of one turn in one MGET (single Redis only). */
   readonly #batch = new ReadBatcher((keys) => this.client.mgetBuffer(...keys));
   readonly #problemListeners = new Set<(problem: StoreProblem) => void>();
@@ -60,7 +87,8 @@ export class RedisDriver implements CacheDriver {
   };
 
   /** From a URL or options (a client of its own, closed by `close()`), or the application's client, told apart structurally. */
-  constructor(connection: RedisConnection) {
+  constructor(connection: RedisConnection, options: RedisDriverOptions = {}) {
+    this.#ackMs = options.replicaAckMs ?? DEFAULT_REPLICA_ACK_MS;
     if (isRedisClient(connection)) {
       this.client = connection;
       this.#owned = false;
@@ -174,16 +202,59 @@ export class RedisDriver implements CacheDriver {
     return stored;
   }
 
+  /**
+   * Gives the tag keys the token. Where a master has replicas, the invalidation returns only once
+   * one of them has it too (`WAIT 1` in the same round trip, at most `replicaAckMs`): replication is
+   * asynchronous, and a master that died with the token unreplicated would leave its promoted
+   * replica with the old one, under which entries filled before the write look fresh. A replica that
+   * does not acknowledge in time fails the call (`NOREPLICAACK`), and the caller keeps the
+   * invalidation pending.
+   */
   async setTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<void> {
     const px = Math.max(1, Math.ceil(ttlMs));
-    if (!this.#cluster && tagKeys.length > 1) {
-      const pipeline = this.client.pipeline();
-      for (const key of tagKeys) pipeline.set(key, token, 'PX', px);
-      const results = (await pipeline.exec()) ?? [];
-      for (const [error] of results) if (error) throw error;
+    if (!this.#cluster) {
+      const acked = this.#ackMs > 0 && (await this.#singleHasReplicas());
+      if (tagKeys.length === 1 && !acked) {
+        await this.client.set(tagKeys[0] as string, token, 'PX', px);
+        return;
+      }
+      await this.#setAndWait(tagKeys, token, px, acked);
       return;
     }
-    await Promise.all(tagKeys.map((key) => this.client.set(key, token, 'PX', px)));
+    // On a cluster each tag key is in its own slot, on its own master.
+    await Promise.all(
+      tagKeys.map((key) =>
+        this.#ackMs > 0 && this.#clusterHasReplicas(key) ? this.#setAndWait([key], token, px, true) : this.client.set(key, token, 'PX', px),
+      ),
+    );
+  }
+
+  /** SETs in one pipeline (keys of one node), then, with `wait`, a WAIT for one replica's acknowledgement. */
+  async #setAndWait(keys: readonly string[], token: string, px: number, wait: boolean): Promise<void> {
+    const pipeline = this.client.pipeline();
+    for (const key of keys) pipeline.set(key, token, 'PX', px);
+    if (wait) pipeline.call('WAIT', '1', String(this.#ackMs));
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    if (wait && Number(results.at(-1)?.[1]) < 1) throw new ReplicaAckError(this.#ackMs);
+  }
+
+  /** Whether the key's master has a replica in the client's slot table (one that has replicated something: Redis lists no other). */
+  #clusterHasReplicas(key: string): boolean {
+    return (this.client.slots?.[keySlot(key)]?.length ?? 0) > 1;
+  }
+
+  /** Whether the single Redis has replicas attached (INFO replication), asked at the first invalidation and again every 10 s. */
+  async #singleHasReplicas(): Promise<boolean> {
+    const now = Date.now();
+    if (now >= this.#replicasCheckedUntil) {
+      this.#replicasCheckedUntil = now + REPLICAS_RECHECK_MS;
+      this.#replicaCheck = (async () => {
+        const info = String((await this.client.call?.('INFO', 'replication')) ?? '');
+        return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0) > 0;
+      })().catch(() => false);
+    }
+    return this.#replicaCheck;
   }
 
   async initTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<string[]> {
