@@ -12,6 +12,7 @@ import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { REDIS_URL } from '../support/env.js';
 import { freePort } from '../support/net.js';
 import { clusterClient, ready, scanKeys } from '../support/redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 const cluster = clusterClient();
 const single = new Redis(REDIS_URL);
@@ -34,6 +35,29 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const unique = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}`;
 
 describe('the Redis budget', () => {
+  it('undoes an acquire that timed out on the client but ran on the server: no phantom seat, no phantom scout', async () => {
+    // Before: 40 containers starting at once on a cluster saw their first acquire time out while
+    // it still ran: the scout's seat stayed taken with a token nobody renewed, and every waiter
+    // waited for it until its 30 s lease lapsed.
+    const admin = new Redis(REDIS_URL);
+    const budget = createRedisBudget({ redis: REDIS_URL, name: `abandon-${Date.now().toString(36)}`, commandTimeoutMs: 30, leaseTtlMs: 30_000 });
+    try {
+      await waitFor(() => budget.inspect().then(() => true), { message: 'the budget connected' });
+      // Scripts wait while writes are paused: the acquire runs only after the client gave up on it.
+      await admin.call('CLIENT', 'PAUSE', '200', 'WRITE');
+      const error = await budget.acquire({ deadline: Date.now() + 5000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BudgetUnavailableError);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(await budget.inspect()).toMatchObject({ taken: 0, waiting: 0 });
+      // And the next container is the scout at once, as if nothing had happened.
+      const grant = await budget.acquire({ deadline: Date.now() + 1000 });
+      expect(grant).toMatchObject({ kind: 'granted', needsLimit: true });
+    } finally {
+      await budget.close();
+      admin.disconnect();
+    }
+  });
+
   it('is a ConnectionBudget', () => {
     expectTypeOf<RedisBudget>().toExtend<ConnectionBudget>();
     const budget: ConnectionBudget = createRedisBudget({ redis: single });

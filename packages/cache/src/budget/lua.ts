@@ -212,6 +212,33 @@ wake()
 touch()
 return 0`;
 
+/**
+ * ARGV = waiter id, token. An acquire whose reply never came (it timed out on the client) may still
+ * have run: it left a waiter in the queue, or a seat — perhaps the scout's — held with a token
+ * nobody will renew or release, which would keep every waiter behind it waiting for the lease to
+ * lapse. Sent after it on the same connection, this undoes whichever it did.
+ */
+export const ABANDON = `${PRELUDE}
+local waiter, token = ARGV[1], ARGV[2]
+redis.call('ZREM', p .. 'queue', waiter)
+redis.call('ZREM', p .. 'alive', waiter)
+redis.call('DEL', p .. 'wake:' .. waiter)
+local held = redis.call('HGETALL', p .. 'tok')
+for i = 1, #held, 2 do
+  if held[i + 1] == token then
+    local slot = held[i]
+    redis.call('ZREM', p .. 'exp', slot)
+    redis.call('ZREM', p .. 'used', slot)
+    redis.call('HDEL', p .. 'tok', slot)
+    redis.call('HDEL', p .. 'tid', slot)
+    redis.call('ZREM', p .. 'claims', slot)
+    if redis.call('GET', p .. 'scout') == slot then redis.call('DEL', p .. 'scout') end
+  end
+end
+wake()
+touch()
+return 0`;
+
 /** ARGV = limit, freshness ms. Records the database's limit as a scout read it, and wakes the head waiter. */
 export const PUBLISH_LIMIT = `${PRELUDE}
 redis.call('SET', p .. 'limit', ARGV[1])

@@ -25,7 +25,7 @@ import { classifyRedisError, errorCode } from '../drivers/redis-errors.js';
 import { Script } from '../drivers/script.js';
 import { BudgetUnavailableError, CacheOptionsError } from '../errors.js';
 import { CircuitBreaker } from '../runtime/breaker.js';
-import { ACQUIRE, HAND_OVER, INSPECT, LEAVE, PUBLISH_LIMIT, RELEASE, RENEW } from './lua.js';
+import { ABANDON, ACQUIRE, HAND_OVER, INSPECT, LEAVE, PUBLISH_LIMIT, RELEASE, RENEW } from './lua.js';
 
 export interface RedisBudgetOptions {
   /**
@@ -144,6 +144,7 @@ const renewScript = new Script(RENEW);
 const releaseScript = new Script(RELEASE);
 const handOverScript = new Script(HAND_OVER);
 const leaveScript = new Script(LEAVE);
+const abandonScript = new Script(ABANDON);
 const publishScript = new Script(PUBLISH_LIMIT);
 const inspectScript = new Script(INSPECT);
 
@@ -210,16 +211,16 @@ export class RedisBudget implements ConnectionBudget {
     const { leaseTtlMs, share, limit } = this.#options;
     let queued = false;
     for (;;) {
-      const out = (await this.#call(acquireScript, [
-        waiter,
-        token,
-        leaseTtlMs,
-        share,
-        limit ?? '',
-        WAITER_ALIVE_MS,
-        LIMIT_FRESH_MS,
-        this.claimIdleMs,
-      ])) as Array<number | string>;
+      let out: Array<number | string>;
+      try {
+        out = (await this.#call(acquireScript, [waiter, token, leaseTtlMs, share, limit ?? '', WAITER_ALIVE_MS, LIMIT_FRESH_MS, this.claimIdleMs])) as Array<
+          number | string
+        >;
+      } catch (error) {
+        // No reply is not "not run": undo whatever the acquire did, once it gets there.
+        this.#abandon(waiter, token);
+        throw error;
+      }
       if (out[0] === 1) {
         const zombie = out[2] === '' ? undefined : Number(out[2]);
         this.#stats.grants += 1;
@@ -315,6 +316,12 @@ export class RedisBudget implements ConnectionBudget {
       if (error instanceof BudgetUnavailableError) throw error;
       throw new BudgetUnavailableError('failed', classifyRedisError(error)?.code ?? errorCode(error));
     }
+  }
+
+  /** Sends ABANDON behind a failed acquire, outside the breaker and the timeout; its own failure changes nothing more. */
+  #abandon(waiter: string, token: string): void {
+    if (this.#closed) return;
+    void abandonScript.run(this.#client, [this.#prefix], [waiter, token]).catch(() => undefined);
   }
 
   /** Blocks on the waiter's own list for at most `ms`: a push ends it early. A failed pop just ends the wait. */
