@@ -31,10 +31,25 @@ import { waitFor } from '../support/wait-for.js';
 const DOCUMENTED = 'ACL SETUSER cachefront reset on >CHANGE-ME ~cf:* -@all +get +mget +set +del +evalsha +eval +info +wait +time';
 
 /** On Redis Cluster, ioredis also reads the slot table and checks the cluster's state. */
-const DOCUMENTED_CLUSTER = 'ACL SETUSER cachefront reset on >CHANGE-ME ~cf:* -@all +get +mget +set +del +evalsha +eval +info +wait +time +cluster|slots +cluster|info';
+const DOCUMENTED_CLUSTER =
+  'ACL SETUSER cachefront reset on >CHANGE-ME ~cf:* -@all +get +mget +set +del +evalsha +eval +info +wait +time +cluster|slots +cluster|info';
 
 /** The documented rule's words after the password, for `namespace`. */
-const rule = (namespace: string) => ['reset', 'on', `~${namespace}:*`, '-@all', '+get', '+mget', '+set', '+del', '+evalsha', '+eval', '+info', '+wait', '+time'];
+const rule = (namespace: string) => [
+  'reset',
+  'on',
+  `~${namespace}:*`,
+  '-@all',
+  '+get',
+  '+mget',
+  '+set',
+  '+del',
+  '+evalsha',
+  '+eval',
+  '+info',
+  '+wait',
+  '+time',
+];
 const clusterRule = (namespace: string) => [...rule(namespace), '+cluster|slots', '+cluster|info'];
 
 let port: number;
