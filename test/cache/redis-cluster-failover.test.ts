@@ -329,14 +329,14 @@ describe('an invalidation the master took but had not yet sent to its replica wh
    * Caches row `id`'s entry, then holds the tag's replica still, writes, and kills the tag's master
    * before the replica resumes; returns what the write did and the read after the promotion.
    */
-  async function writeAcrossTheKill(options: { replicaAckMs?: number }) {
+  async function writeAcrossTheKill(fromRow: number, options: { replicaAckMs?: number }) {
     const { items, bump } = await container(namespace, { invalidationRetryMs: 500, ...options });
     const entityOwner = ownerOf(await cluster.layout(), await cluster.slotOf(entityKeys(namespace, ENTITY, 1).value(paramKey({ id: 1 }))));
     // The tag's master dies; the entry lives on another master, which stays up.
     const victim = await masterWithReplica(entityOwner ? [entityOwner.port] : []);
     const replica = (await cluster.layout()).find((node) => node.masterId === victim.id && !node.failed);
     if (!replica) throw new Error('the victim has no live replica');
-    const [id = 0] = await rowsWhere(namespace, 1, (node) => node?.port === victim.port, 500);
+    const [id = 0] = await rowsWhere(namespace, 1, (node) => node?.port === victim.port, fromRow);
     const [{ version: before = 0 } = {}] = await rows<{ version: number }>(admin, `SELECT version FROM test.${table} WHERE id = ?`, [id]);
     expect(await items.read({ id })).toEqual({ status: 'miss', value: { id, version: before } });
     expect(await items.read({ id })).toEqual({ status: 'fresh', value: { id, version: before } });
@@ -359,7 +359,7 @@ describe('an invalidation the master took but had not yet sent to its replica wh
   }
 
   it('is not lost: the write reports it pending (no replica acknowledged it), and the layer replays it after the failover', async () => {
-    const { id, committed, write, after } = await writeAcrossTheKill({});
+    const { id, committed, write, after } = await writeAcrossTheKill(500, {});
     expect(write).toBeInstanceOf(InvalidationPendingError);
     expect(write).toMatchObject({ committed: true });
     // The read replays the pending invalidation on the promoted replica first: the committed row.
@@ -367,7 +367,7 @@ describe('an invalidation the master took but had not yet sent to its replica wh
   });
 
   it('control: without waiting for a replica (replicaAckMs: 0) the write returns, and the old row is served as fresh after the failover', async () => {
-    const { id, committed, write, after } = await writeAcrossTheKill({ replicaAckMs: 0 });
+    const { id, committed, write, after } = await writeAcrossTheKill(700, { replicaAckMs: 0 });
     expect(write).toBe(committed);
     expect(after).toEqual({ status: 'fresh', value: { id, version: committed - 1 } });
   });

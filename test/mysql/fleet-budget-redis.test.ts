@@ -7,7 +7,7 @@ import { createConnector } from '@cachefront/mysql';
 import { Cluster } from 'ioredis';
 import { describe } from 'vitest';
 import { REDIS_URL } from '../support/env.js';
-import { clusterClient } from '../support/redis.js';
+import { clusterClient, ready } from '../support/redis.js';
 import { type BudgetFleet, type BudgetOptions, fleetBudgetSuite } from './fleet-budget-suite.js';
 
 let fleets = 0;
@@ -29,6 +29,9 @@ function redisFleet(client: () => RedisConnection, commandTimeoutMs?: number) {
         const budget = createRedisBudget({ redis, name, leaseTtlMs, share, ...(commandTimeoutMs === undefined ? {} : { commandTimeoutMs }) });
         made.push({ budget, redis });
         return budget;
+      },
+      async connected() {
+        await Promise.all(made.map(({ redis }) => (redis instanceof Cluster ? ready(redis) : undefined)));
       },
       async close() {
         await Promise.all(made.map(({ budget }) => budget.close()));

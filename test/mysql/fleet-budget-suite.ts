@@ -23,6 +23,8 @@ export interface BudgetOptions {
 export interface BudgetFleet {
   budget(): ConnectionBudget;
   close(): Promise<void>;
+  /** Resolves once every budget made so far has its store connection (a cluster client takes a while), where that can be told. */
+  connected?(): Promise<void>;
 }
 
 export interface FleetBudgetSuite {
@@ -179,6 +181,8 @@ export function fleetBudgetSuite(suite: FleetBudgetSuite): void {
     const holder = container(budgets);
     await holder.invoke((db) => db.query(sql`SELECT 1`));
     const waiters = Array.from({ length: 8 }, () => container(budgets));
+    // Connected first: the order they arrive in is then the order they ask, not how fast each connected.
+    await budgets.connected?.();
     const arrivals = waiters.map(async (c, n) => {
       await sleep(n * 40);
       await c.invoke((db) => db.query(sql`SELECT ${n} AS n`));

@@ -42,6 +42,16 @@ local function wake()
     redis.call('PEXPIRE', p .. 'wake:' .. head, 60000)
   end
 end
+-- Frees a seat: its lease, its holder's token and thread, any claim or hand-over of it, the scout's role.
+local function free(slot)
+  redis.call('ZREM', p .. 'exp', slot)
+  redis.call('ZREM', p .. 'used', slot)
+  redis.call('HDEL', p .. 'tok', slot)
+  redis.call('HDEL', p .. 'tid', slot)
+  redis.call('ZREM', p .. 'claims', slot)
+  redis.call('ZREM', p .. 'handing', slot)
+  if redis.call('GET', p .. 'scout') == slot then redis.call('DEL', p .. 'scout') end
+end
 -- Every key of the budget lives a day past its last use (fresh, scout and wake lists have their own
 -- shorter TTLs): a fleet gone quiet leaves nothing behind, and a day outlasts any lease.
 local function touch()
@@ -153,15 +163,7 @@ return {1, waiting}`;
 /** ARGV = slot, token. Frees a seat still held with the token, and wakes the head waiter. */
 export const RELEASE = `${PRELUDE}
 local slot, token = ARGV[1], ARGV[2]
-if redis.call('HGET', p .. 'tok', slot) == token then
-  redis.call('ZREM', p .. 'exp', slot)
-  redis.call('ZREM', p .. 'used', slot)
-  redis.call('HDEL', p .. 'tok', slot)
-  redis.call('HDEL', p .. 'tid', slot)
-  redis.call('ZREM', p .. 'claims', slot)
-  redis.call('ZREM', p .. 'handing', slot)
-  if redis.call('GET', p .. 'scout') == slot then redis.call('DEL', p .. 'scout') end
-end
+if redis.call('HGET', p .. 'tok', slot) == token then free(slot) end
 wake()
 touch()
 return 0`;
@@ -225,15 +227,7 @@ redis.call('ZREM', p .. 'alive', waiter)
 redis.call('DEL', p .. 'wake:' .. waiter)
 local held = redis.call('HGETALL', p .. 'tok')
 for i = 1, #held, 2 do
-  if held[i + 1] == token then
-    local slot = held[i]
-    redis.call('ZREM', p .. 'exp', slot)
-    redis.call('ZREM', p .. 'used', slot)
-    redis.call('HDEL', p .. 'tok', slot)
-    redis.call('HDEL', p .. 'tid', slot)
-    redis.call('ZREM', p .. 'claims', slot)
-    if redis.call('GET', p .. 'scout') == slot then redis.call('DEL', p .. 'scout') end
-  end
+  if held[i + 1] == token then free(held[i]) end
 end
 wake()
 touch()
