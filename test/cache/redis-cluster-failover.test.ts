@@ -111,7 +111,7 @@ async function container(namespace: string, options: { invalidationRetryMs: numb
       },
       { warm },
     );
-  return { items, bump, seen, hitsSince };
+  return { items, bump, seen, hitsSince, client };
 }
 
 type Container = Awaited<ReturnType<typeof container>>;
@@ -330,7 +330,7 @@ describe('an invalidation the master took but had not yet sent to its replica wh
    * before the replica resumes; returns what the write did and the read after the promotion.
    */
   async function writeAcrossTheKill(fromRow: number, options: { replicaAckMs?: number }) {
-    const { items, bump } = await container(namespace, { invalidationRetryMs: 500, ...options });
+    const { items, bump, client } = await container(namespace, { invalidationRetryMs: 500, ...options });
     const entityOwner = ownerOf(await cluster.layout(), await cluster.slotOf(entityKeys(namespace, ENTITY, 1).value(paramKey({ id: 1 }))));
     // The tag's master dies; the entry lives on another master, which stays up.
     const victim = await masterWithReplica(entityOwner ? [entityOwner.port] : []);
@@ -341,6 +341,27 @@ describe('an invalidation the master took but had not yet sent to its replica wh
     expect(await items.read({ id })).toEqual({ status: 'miss', value: { id, version: before } });
     expect(await items.read({ id })).toEqual({ status: 'fresh', value: { id, version: before } });
 
+    // The replica has everything so far (the tag's first token, given by the read above): what it
+    // then misses is the write's invalidation alone.
+    const offset = (port: number, field: string) =>
+      cluster
+        .admin(port)
+        .info('replication')
+        .then((info) => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(info)?.[1] ?? -1));
+    const written = await offset(victim.port, 'master_repl_offset');
+    await waitFor(async () => (await offset(replica.port, 'slave_repl_offset')) >= written, { message: 'the replica caught up' });
+    // The cache learns that the tag's master has a replica from its client's slot table, which lists
+    // a replica once it has replicated something: a client that connected to a fresh cluster has to
+    // read the table again.
+    const tagSlot = await cluster.slotOf(tagKey(namespace, `${table}:${id}`));
+    await waitFor(
+      () => {
+        if ((client.slots[tagSlot]?.length ?? 0) >= 2) return true;
+        client.refreshSlotsCache();
+        return false;
+      },
+      { intervalMs: 100, message: "the tag's replica in the client's slot table" },
+    );
     const replicaPid = await cluster.pidOf(replica.port);
     process.kill(replicaPid, 'SIGSTOP');
     let write: unknown;
