@@ -288,8 +288,12 @@ describe('a master killed under a steady read and write load', () => {
       expect(c.seen.some((s) => s.event === 'circuit-open' && s.at >= killAt)).toBe(true);
       expect(c.seen.findLast((s) => s.event === 'circuit-open' || s.event === 'circuit-close')?.event).toBe('circuit-close');
     }
-    // Entries filled before the kill are hits on the promoted replica: the slot moved with its data.
-    for (const id of quiet) expect((await fleet[1].items.read({ id })).status).toBe('fresh');
+    // Entries filled before the kill are on the promoted replica: the slot moved with its data. (Read
+    // through the cache they are hits, but for a stray timeout on this 2-core machine: a bypass.)
+    const valueKey = (id: number) => entityKeys(namespace, ENTITY, 1).value(paramKey({ id }));
+    for (const id of quiet) expect(await cluster.admin(promoted.port).exists(valueKey(id))).toBe(1);
+    const quietReads = await Promise.all(quiet.map((id) => fleet[1].items.read({ id })));
+    expect(quietReads.filter((read) => read.status === 'fresh').length).toBeGreaterThanOrEqual(quiet.length - 1);
 
     const seconds = (at: number) => `${((at - killAt) / 1000).toFixed(2)} s`;
     const slowestWrite = Math.max(...load.writes.filter((w) => w.at + w.ms >= killAt).map((w) => w.ms));

@@ -28,11 +28,11 @@ import { masterPorts } from '../support/redis-cluster.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** The rule docs/SECURITY.md gives, for namespace `cf`: the test applies it with its own namespace. */
-const DOCUMENTED = 'ACL SETUSER cachefront reset on >CHANGE-ME ~cf:* -@all +get +mget +set +del +evalsha +eval +info +wait +time';
+const DOCUMENTED = 'ACL SETUSER cachefront reset on >CHANGE-ME ~cf:* -@all +get +mget +set +del +evalsha +eval +info +wait +time +role';
 
 /** On Redis Cluster, ioredis also reads the slot table and checks the cluster's state. */
 const DOCUMENTED_CLUSTER =
-  'ACL SETUSER cachefront reset on >CHANGE-ME ~cf:* -@all +get +mget +set +del +evalsha +eval +info +wait +time +cluster|slots +cluster|info';
+  'ACL SETUSER cachefront reset on >CHANGE-ME ~cf:* -@all +get +mget +set +del +evalsha +eval +info +wait +time +role +cluster|slots +cluster|info +cluster|myid +cluster|replicas';
 
 /** The documented rule's words after the password, for `namespace`. */
 const rule = (namespace: string) => [
@@ -49,8 +49,9 @@ const rule = (namespace: string) => [
   '+info',
   '+wait',
   '+time',
+  '+role',
 ];
-const clusterRule = (namespace: string) => [...rule(namespace), '+cluster|slots', '+cluster|info'];
+const clusterRule = (namespace: string) => [...rule(namespace), '+cluster|slots', '+cluster|info', '+cluster|myid', '+cluster|replicas'];
 
 let port: number;
 let admin: Redis;
@@ -115,7 +116,7 @@ describe('a least-privilege ACL user', () => {
     const docs = await readFile(new URL('../../docs/SECURITY.md', import.meta.url), 'utf8');
     expect(docs).toContain(DOCUMENTED);
     expect(docs).toContain(DOCUMENTED_CLUSTER);
-    expect(DOCUMENTED_CLUSTER.split(' ').slice(-2)).toEqual(clusterRule('cf').slice(-2));
+    expect(DOCUMENTED_CLUSTER.split(' ').slice(-4)).toEqual(clusterRule('cf').slice(-4));
     const documented = DOCUMENTED.split(' ').slice(3);
     const [reset, on, , ...commands] = rule('cf');
     expect(documented).toEqual([reset, on, '>CHANGE-ME', '~cf:*', ...commands]);

@@ -236,7 +236,40 @@ export class RedisDriver implements CacheDriver {
     if (wait) pipeline.call('WAIT', '1', String(this.#ackMs));
     const results = (await pipeline.exec()) ?? [];
     for (const [error] of results) if (error) throw error;
-    if (wait && Number(results.at(-1)?.[1]) < 1) throw new ReplicaAckError(this.#ackMs);
+    if (wait && Number(results.at(-1)?.[1]) < 1 && (await this.#hasReplicas(keys[0] as string))) throw new ReplicaAckError(this.#ackMs);
+  }
+
+  /**
+   * Whether the master of `key` still has a replica that could take over. Asked when a WAIT went
+   * unacknowledged, since what the driver knew may be out of date: after a failover the promoted
+   * master has no replica until one joins (the old master, dead, is flagged `fail`), and waiting
+   * for one then would fail every invalidation. On a cluster: the replicas the cluster knows for
+   * that master (CLUSTER REPLICAS), but those it agreed have failed; a replica merely slow, cut off
+   * or suspected counts, as it may still be promoted. On a single Redis: the replicas connected (ROLE).
+   * Commands go with a read of the key, so a cluster routes them to its master.
+   */
+  async #hasReplicas(key: string): Promise<boolean> {
+    const ask = async (...command: string[]): Promise<unknown> => {
+      const pipeline = this.client.pipeline();
+      pipeline.call('PTTL', key);
+      pipeline.call(...(command as [string, ...string[]]));
+      const [error, reply] = ((await pipeline.exec()) ?? []).at(-1) ?? [new Error(`${command[0]} went unanswered`)];
+      if (error) throw error;
+      return reply;
+    };
+    if (!this.#cluster) {
+      const replicas = ((await ask('ROLE')) as unknown[] | undefined)?.[2];
+      const connected = Array.isArray(replicas) && replicas.length > 0;
+      if (!connected) this.#replicaCheck = Promise.resolve(false);
+      return connected;
+    }
+    const id = String(await ask('CLUSTER', 'MYID'));
+    const lines = String(await ask('CLUSTER', 'REPLICAS', id))
+      .split('\n')
+      .filter(Boolean);
+    // <id> <ip:port@bus> <flags> ...: a replica the cluster agreed has failed cannot take over until
+    // it is back; one only suspected (`fail?`) still counts.
+    return lines.some((line) => !(line.split(' ')[2] ?? '').split(',').includes('fail'));
   }
 
   /** Whether the key's master has a replica in the client's slot table (one that has replicated something: Redis lists no other). */
