@@ -46,15 +46,26 @@ describe('an invalidation on a Redis with a replica', () => {
       const waitsAfter = Number(/cmdstat_wait:calls=(\d+)/.exec(await primary.info('commandstats'))?.[1] ?? 0);
       expect(waitsAfter - waitsBefore).toBe(1);
 
+      const products = cache.entity<{ id: number }, { id: number }>({ name: 'product', ttlMs: 60_000, tags: ({ id }) => [`product:${id}`] });
+      await products.get({ id: 9 }, async ({ id }) => ({ id }));
+      const opened: unknown[] = [];
+      cache.on('circuit-open', (event) => opened.push(event));
       process.kill(replicaPid, 'SIGSTOP');
       let error: unknown;
+      let read: unknown;
       try {
         error = await cache.invalidate(['product:1']).catch((e: unknown) => e);
+        // More of them than the breaker's threshold: Redis answers, only a replica is slow, so
+        // the breaker stays closed and reads are still hits.
+        for (let i = 0; i < 4; i += 1) await cache.invalidate([`product:${i + 2}`]).catch(() => undefined);
+        read = await products.get({ id: 9 }, async ({ id }) => ({ id }));
       } finally {
         process.kill(replicaPid, 'SIGCONT');
       }
       expect(error).toBeInstanceOf(CacheUnavailableError);
-      expect(error).toMatchObject({ tags: ['product:1'] });
+      expect(error).toMatchObject({ tags: ['product:1'], cause: { code: 'E_REPLICA_ACK' } });
+      expect(read).toEqual({ value: { id: 9 }, status: 'fresh' });
+      expect(opened).toEqual([]);
       expect(JSON.stringify(error)).not.toContain(namespace);
       // Back once the replica answers again.
       await waitFor(() => cache.invalidate(['product:1']).then(() => true), { timeoutMs: 5000, message: 'an acknowledged invalidation' });

@@ -64,7 +64,7 @@ export class Cache {
     const token = invalidationToken(runtime.options.now() + (await runtime.clock.offset()), position);
     try {
       // Forced past an open breaker: an invalidation is always tried.
-      await runtime.call('invalidate', (driver) => driver.setTags(keys, token, runtime.options.tagTtlMs), { force: true });
+      await runtime.call('invalidate', (driver) => driver.setTags(keys, token, runtime.options.tagTtlMs), { force: true, extraMs: runtime.setTagsExtraMs });
     } catch (error) {
       throw new CacheUnavailableError(`Redis could not be reached to invalidate ${unique.length} tag(s); they are still pending.`, {
         cause: error, // already stripped of keys and secrets by call()

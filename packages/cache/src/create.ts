@@ -17,7 +17,8 @@ export interface RedisCacheOptions extends CacheOptions {
    * Where a master has replicas (ElastiCache with replicas, a Cluster's shards), how long an
    * invalidation waits for one of them to acknowledge it before it counts as done; past it the
    * invalidation fails and stays pending (core retries, then replays it), since a failover could
-   * lose it. 0: the master's acknowledgement alone. Below `commandTimeoutMs`. @default 30
+   * lose it. 0: the master's acknowledgement alone. An invalidation's timeout is the command timeout
+   * plus this, plus one tick of Redis' timer (WAIT may end that late). @default 30
    */
   replicaAckMs?: number;
 }
@@ -27,8 +28,8 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   const { redis, replicaAckMs, ...rest } = options;
   const commandTimeoutMs = rest.commandTimeoutMs ?? DEFAULT_CACHE_OPTIONS.commandTimeoutMs;
   const ackMs = replicaAckMs ?? Math.min(DEFAULT_REPLICA_ACK_MS, Math.floor(commandTimeoutMs * 0.6));
-  if (!(Number.isInteger(ackMs) && ackMs >= 0 && (ackMs === 0 || ackMs < commandTimeoutMs))) {
-    throw new CacheOptionsError('`replicaAckMs` must be a whole number of ms, 0 or below `commandTimeoutMs`.');
+  if (!(Number.isInteger(ackMs) && ackMs >= 0 && ackMs <= 10_000)) {
+    throw new CacheOptionsError('`replicaAckMs` must be a whole number of ms from 0 to 10000.');
   }
   return new Cache(new RedisDriver(redis, { replicaAckMs: ackMs }), rest);
 }

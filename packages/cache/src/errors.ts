@@ -9,7 +9,8 @@ export type CacheErrorCode =
   | 'E_INVALID_CACHE_OPTIONS'
   | 'E_INVALID_KEY'
   | 'E_CODEC'
-  | 'E_BUDGET_UNAVAILABLE';
+  | 'E_BUDGET_UNAVAILABLE'
+  | 'E_REPLICA_ACK';
 
 export class CachefrontCacheError extends CachefrontError<CacheErrorCode> {
   override readonly name: string = 'CachefrontCacheError';
@@ -154,6 +155,20 @@ export class BudgetUnavailableError extends CachefrontCacheError {
   }
 }
 
+/**
+ * An invalidation its master took, but no replica acknowledged within `replicaAckMs`, while the
+ * master has a replica that could take over: a failover now could bring the tag's old token back,
+ * so the invalidation is not done (it is retried, or stays pending). Redis itself is answering: it
+ * does not count toward the circuit breaker, so reads keep being served from the cache.
+ */
+export class ReplicaAckError extends CachefrontCacheError {
+  override readonly name = 'ReplicaAckError';
+  readonly redisCode = 'NOREPLICAACK';
+  constructor(ms: number) {
+    super('E_REPLICA_ACK', `No replica acknowledged the invalidation within ${ms} ms; it is still pending.`);
+  }
+}
+
 /** Every error class of this package, by its `code`. */
 export const errors = {
   E_CACHE_UNAVAILABLE: CacheUnavailableError,
@@ -163,4 +178,5 @@ export const errors = {
   E_INVALID_KEY: CacheKeyError,
   E_CODEC: CodecError,
   E_BUDGET_UNAVAILABLE: BudgetUnavailableError,
+  E_REPLICA_ACK: ReplicaAckError,
 } as const satisfies Record<CacheErrorCode, abstract new (...args: never[]) => CachefrontCacheError>;

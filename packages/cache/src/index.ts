@@ -16,7 +16,7 @@ export { createMemoryCache, createRedisCache, type RedisCacheOptions } from './c
 export type { CacheDriver, FillRequest, ReadResult, StoreProblem, StoreProblemKind } from './drivers/driver.js';
 export { MemoryDriver, type MemoryDriverOptions } from './drivers/memory-driver.js';
 export type { RedisClient, RedisConnection, RedisPipeline } from './drivers/redis-client.js';
-export { RedisDriver, type RedisDriverOptions, ReplicaAckError } from './drivers/redis-driver.js';
+export { RedisDriver, type RedisDriverOptions } from './drivers/redis-driver.js';
 export { classifyRedisError, REDIS_ERROR_TABLE } from './drivers/redis-errors.js';
 export type { EntityCache } from './entity/entity-cache.js';
 export { decodeValue, encodeValue } from './entry/codec.js';
@@ -32,6 +32,7 @@ export {
   CodecError,
   errors,
   RedisFailureError,
+  ReplicaAckError,
 } from './errors.js';
 export { type BypassReason, CACHE_CHANNEL_PREFIX, type CacheEventName, type CacheEvents } from './events.js';
 export { canonicalize, KEY_LIMITS } from './keys/canonical.js';

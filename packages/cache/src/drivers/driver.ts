@@ -48,6 +48,11 @@ export interface CacheDriver {
    * fill fails its lease check. False on a cluster, where a tag lives on another node than the lease.
    */
   readonly sharedFate: boolean;
+  /**
+   * Optional: how much longer than a command `setTags` may take (the Redis driver's wait for a
+   * replica's acknowledgement: `replicaAckMs`, plus the server's timer resolution). @default 0
+   */
+  readonly setTagsExtraMs?: number;
   read(keys: readonly string[], tagKeys: readonly string[]): Promise<ReadResult>;
   acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<boolean[]>;
   releaseLeases(leaseKeys: readonly string[], token: string): Promise<void>;

@@ -26,6 +26,8 @@ export interface RedisClient {
   readonly options?: object;
   /** On a Cluster: the nodes of each slot, its master first (ioredis' slot table). */
   readonly slots?: ReadonlyArray<readonly string[] | undefined>;
+  /** On a Cluster: reads the slot table again (after a MOVED in a pipeline ioredis did not follow). */
+  refreshSlotsCache?(callback?: (error?: Error | null) => void): void;
   /** A command by name (INFO replication). */
   call?(command: string, ...args: string[]): Promise<unknown>;
   on(event: 'error' | 'node error', listener: (error: unknown) => void): unknown;

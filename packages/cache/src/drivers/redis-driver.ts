@@ -12,11 +12,21 @@
  * `onProblem`, classified by the table in `redis-errors.ts`; a call that meanwhile waits in
  * ioredis' offline queue is attributed to that problem instead of being a bare timeout.
  */
+
+import { ReplicaAckError } from '../errors.js';
 import { readTokens } from '../tokens.js';
 import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './driver.js';
 import { ACQUIRE_LEASES, FILL, INIT_TAGS, READ_TAG, RELEASE_LEASES } from './lua.js';
 import { ReadBatcher } from './read-batch.js';
-import { createRedisClient, isClusterClient, isRedisClient, type RedisClient, type RedisConnection, readsReplicas } from './redis-client.js';
+import {
+  createRedisClient,
+  isClusterClient,
+  isRedisClient,
+  type RedisClient,
+  type RedisConnection,
+  type RedisPipeline,
+  readsReplicas,
+} from './redis-client.js';
 import { classifyRedisError, errorCode } from './redis-errors.js';
 import { Script } from './script.js';
 import { keySlot } from './slot.js';
@@ -24,23 +34,16 @@ import { keySlot } from './slot.js';
 /** How long an invalidation waits for a replica's acknowledgement, by default: below the 50 ms command timeout. */
 export const DEFAULT_REPLICA_ACK_MS = 30;
 const REPLICAS_RECHECK_MS = 10_000;
+/** How late Redis may end a WAIT: one tick of its timer at the default `hz` of 10 (measured: WAIT 1 100 took 148-201 ms). */
+const WAIT_TICK_MS = 110;
 
 export interface RedisDriverOptions {
   /**
    * How long an invalidation waits for a replica of its master to acknowledge it (`WAIT`), where
    * the master has replicas; 0 returns on the master's word alone, and a failover may then lose an
-   * invalidation. Keep it below the cache's `commandTimeoutMs`. @default 30
+   * invalidation. @default 30
    */
   readonly replicaAckMs?: number;
-}
-
-/** An invalidation no replica acknowledged in time: it may not survive a failover, so it is not done. */
-export class ReplicaAckError extends Error {
-  override readonly name = 'ReplicaAckError';
-  readonly code = 'NOREPLICAACK';
-  constructor(ms: number) {
-    super(`No replica acknowledged the invalidation within ${ms} ms.`);
-  }
 }
 
 const acquire = new Script(ACQUIRE_LEASES);
@@ -51,6 +54,7 @@ const readTag = new Script(READ_TAG);
 
 export class RedisDriver implements CacheDriver {
   readonly sharedFate: boolean;
+  readonly setTagsExtraMs: number;
   readonly client: RedisClient;
   readonly #owned: boolean;
   readonly #cluster: boolean;
@@ -59,6 +63,8 @@ export class RedisDriver implements CacheDriver {
   /** How long an invalidation waits for a replica's acknowledgement; 0: it does not. */
   readonly #ackMs: number;
   #replicasCheckedUntil = Number.NEGATIVE_INFINITY;
+  /** Cluster slots whose master said it has no replica that could take over, until when (ms). */
+  readonly #noReplicasUntil = new Map<number, number>();
   #replicaCheck: Promise<boolean> = Promise.resolve(false);
   /** Reads of one turn in one MGET (single Redis only). */
   readonly #batch = new ReadBatcher((keys) => this.client.mgetBuffer(...keys));
@@ -89,6 +95,8 @@ export class RedisDriver implements CacheDriver {
   /** From a URL or options (a client of its own, closed by `close()`), or the application's client, told apart structurally. */
   constructor(connection: RedisConnection, options: RedisDriverOptions = {}) {
     this.#ackMs = options.replicaAckMs ?? DEFAULT_REPLICA_ACK_MS;
+    // Redis times a WAIT out on its clock ticks (10 a second by default): it may end up to a tick late.
+    this.setTagsExtraMs = this.#ackMs > 0 ? this.#ackMs + WAIT_TICK_MS : 0;
     if (isRedisClient(connection)) {
       this.client = connection;
       this.#owned = false;
@@ -231,12 +239,29 @@ export class RedisDriver implements CacheDriver {
 
   /** SETs in one pipeline (keys of one node), then, with `wait`, a WAIT for one replica's acknowledgement. */
   async #setAndWait(keys: readonly string[], token: string, px: number, wait: boolean): Promise<void> {
-    const pipeline = this.client.pipeline();
-    for (const key of keys) pipeline.set(key, token, 'PX', px);
-    if (wait) pipeline.call('WAIT', '1', String(this.#ackMs));
-    const results = (await pipeline.exec()) ?? [];
-    for (const [error] of results) if (error) throw error;
+    const results = await this.#pipelined((pipeline) => {
+      for (const key of keys) pipeline.set(key, token, 'PX', px);
+      if (wait) pipeline.call('WAIT', '1', String(this.#ackMs));
+    });
     if (wait && Number(results.at(-1)?.[1]) < 1 && (await this.#hasReplicas(keys[0] as string))) throw new ReplicaAckError(this.#ackMs);
+  }
+
+  /**
+   * Runs one pipeline (on a cluster, on the node of its first key; keyless commands ride along) and
+   * returns its replies, throwing the first error. ioredis follows a MOVED in a pipeline only when
+   * every command in it is read-only, and these are not: during a failover the pipeline is sent
+   * again, at most 3 times, once the slot table has been read anew.
+   */
+  async #pipelined(build: (pipeline: RedisPipeline) => void): Promise<Array<[Error | null, unknown]>> {
+    for (let attempt = 0; ; attempt += 1) {
+      const pipeline = this.client.pipeline();
+      build(pipeline);
+      const results = (await pipeline.exec()) ?? [];
+      const error = results.find(([failed]) => failed)?.[0];
+      if (!error) return results;
+      if (!(this.#cluster && attempt < 3 && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(error.message))) throw error;
+      await new Promise<void>((resolve) => (this.client.refreshSlotsCache ? this.client.refreshSlotsCache(() => resolve()) : resolve()));
+    }
   }
 
   /**
@@ -249,13 +274,12 @@ export class RedisDriver implements CacheDriver {
    * Commands go with a read of the key, so a cluster routes them to its master.
    */
   async #hasReplicas(key: string): Promise<boolean> {
-    const ask = async (...command: string[]): Promise<unknown> => {
-      const pipeline = this.client.pipeline();
-      pipeline.call('PTTL', key);
-      pipeline.call(...(command as [string, ...string[]]));
-      const [error, reply] = ((await pipeline.exec()) ?? []).at(-1) ?? [new Error(`${command[0]} went unanswered`)];
-      if (error) throw error;
-      return reply;
+    const ask = async (...command: [string, ...string[]]): Promise<unknown> => {
+      const results = await this.#pipelined((pipeline) => {
+        pipeline.call('PTTL', key);
+        pipeline.call(...command);
+      });
+      return results.at(-1)?.[1];
     };
     if (!this.#cluster) {
       const replicas = ((await ask('ROLE')) as unknown[] | undefined)?.[2];
@@ -272,9 +296,15 @@ export class RedisDriver implements CacheDriver {
     return lines.some((line) => !(line.split(' ')[2] ?? '').split(',').includes('fail'));
   }
 
-  /** Whether the key's master has a replica in the client's slot table (one that has replicated something: Redis lists no other). */
+  /**
+   * Whether the key's master has a replica in the client's slot table (one that has replicated
+   * something: Redis lists no other), unless the master said lately it has none that could take
+   * over (the table can list a dead one for a while after a failover).
+   */
   #clusterHasReplicas(key: string): boolean {
-    return (this.client.slots?.[keySlot(key)]?.length ?? 0) > 1;
+    const slot = keySlot(key);
+    if ((this.#noReplicasUntil.get(slot) ?? 0) > Date.now()) return false;
+    return (this.client.slots?.[slot]?.length ?? 0) > 1;
   }
 
   /** Whether the single Redis has replicas attached (INFO replication), asked at the first invalidation and again every 10 s. */

@@ -45,10 +45,6 @@ export const REDIS_ERROR_TABLE = {
       'ERR invalid password': 'WRONGPASS',
     },
   },
-  /** The server took the command, but not as the cache needs it: an invalidation no replica acknowledged in time (the driver's own code). */
-  server: {
-    codes: ['NOREPLICAACK'],
-  },
   /** The socket could not be opened or was lost. */
   network: {
     codes: ['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'],
@@ -58,7 +54,6 @@ export const REDIS_ERROR_TABLE = {
 const TLS_CODES: ReadonlySet<string> = new Set(REDIS_ERROR_TABLE.tls.codes);
 const AUTH_REPLIES: ReadonlySet<string> = new Set(REDIS_ERROR_TABLE.auth.replies);
 const NETWORK_CODES: ReadonlySet<string> = new Set(REDIS_ERROR_TABLE.network.codes);
-const SERVER_CODES: ReadonlySet<string> = new Set(REDIS_ERROR_TABLE.server.codes);
 
 /** A code is kept only when it looks like one: never a fragment of a message. */
 const CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
@@ -80,7 +75,6 @@ export function classifyRedisError(error: unknown): StoreProblem | undefined {
   if (code !== undefined) {
     if (TLS_CODES.has(code) || REDIS_ERROR_TABLE.tls.prefixes.some((prefix) => code.startsWith(prefix))) return { kind: 'tls', code };
     if (NETWORK_CODES.has(code)) return { kind: 'network', code };
-    if (SERVER_CODES.has(code)) return { kind: 'server', code };
   }
   if (record.name === 'ReplyError' && typeof record.message === 'string') {
     const word = record.message.split(' ', 1)[0] ?? '';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Emitter } from '@cachefront/common';
 import type { CacheDriver, StoreProblem } from '../drivers/driver.js';
-import { CacheKeyError, CacheTimeoutError, CodecError } from '../errors.js';
+import { CacheKeyError, CacheTimeoutError, CodecError, ReplicaAckError } from '../errors.js';
 import { CACHE_CHANNEL_PREFIX, type CacheEvents } from '../events.js';
 import { tagKey } from '../keys/keys.js';
 import type { ResolvedCacheOptions } from '../options.js';
@@ -16,6 +16,8 @@ const PROBLEM_COUNTERS = { tls: 'tlsErrors', auth: 'authErrors', network: 'netwo
 export interface CallOptions {
   /** Run the call even while the breaker is open: an invalidation or a delete must be tried. @default false */
   readonly force?: boolean;
+  /** More time than the command timeout for this call (an invalidation that waits for a replica). @default 0 */
+  readonly extraMs?: number;
 }
 
 /**
@@ -50,6 +52,8 @@ export class CacheRuntime {
     authErrors: 0,
     networkErrors: 0,
   };
+  /** How much longer than the command timeout an invalidation may take (see `CacheDriver.setTagsExtraMs`). */
+  readonly setTagsExtraMs: number;
   /** The driver's `sharedFate` (see `CacheDriver`). */
   readonly sharedFate: boolean;
   /** A tag's key in this cache's namespace (a bound function: `tags.map(runtime.tagKey)`). */
@@ -70,6 +74,7 @@ export class CacheRuntime {
     this.#driver = driver;
     this.options = options;
     this.sharedFate = driver.sharedFate;
+    this.setTagsExtraMs = driver.setTagsExtraMs ?? 0;
     this.tagKey = (tag) => tagKey(options.namespace, tag);
     this.clock = new StoreClock(driver, options.now, options.commandTimeoutMs);
     this.#breaker = new CircuitBreaker(
@@ -103,13 +108,13 @@ export class CacheRuntime {
    * The race is written out here rather than through `withTimeout`: this is every hit's path, and
    * settling the breaker in the same reaction that settles the call saves a promise and a tick.
    */
-  call<R>(operation: string, run: (driver: CacheDriver) => Promise<R>, { force = false }: CallOptions = {}): Promise<R> {
+  call<R>(operation: string, run: (driver: CacheDriver) => Promise<R>, { force = false, extraMs = 0 }: CallOptions = {}): Promise<R> {
     const driver = this.#driver;
     if (!this.#breaker.allow() && !force) {
       this.stats.bypasses += 1;
       return Promise.reject(new Bypass(driver.problem?.() ?? this.#lastProblem));
     }
-    const timeoutMs = this.options.commandTimeoutMs;
+    const timeoutMs = this.options.commandTimeoutMs + extraMs;
     return new Promise<R>((resolve, reject) => {
       let done = false;
       const timer = setTimeout(() => {
@@ -143,6 +148,13 @@ export class CacheRuntime {
   #failed(operation: string, raw: unknown): unknown {
     if (raw instanceof CacheKeyError || raw instanceof CodecError) {
       this.#breaker.abstain();
+      return raw;
+    }
+    if (raw instanceof ReplicaAckError) {
+      // Redis answered; a replica was slow. Reads are fine: the breaker does not count it.
+      this.#breaker.abstain();
+      this.stats.errors += 1;
+      this.events.emit('error', { operation, code: raw.redisCode, kind: 'server' });
       return raw;
     }
     this.#breaker.failure();
