@@ -3,7 +3,7 @@ import { MemoryDriver } from './drivers/memory-driver.js';
 import type { RedisConnection } from './drivers/redis-client.js';
 import { DEFAULT_REPLICA_ACK_MS, RedisDriver } from './drivers/redis-driver.js';
 import { CacheOptionsError } from './errors.js';
-import { type CacheOptions, DEFAULT_CACHE_OPTIONS } from './options.js';
+import type { CacheOptions } from './options.js';
 
 export interface RedisCacheOptions extends CacheOptions {
   /**
@@ -26,8 +26,7 @@ export interface RedisCacheOptions extends CacheOptions {
 /** The cache on Redis or Redis Cluster (ElastiCache). Creating it opens the connection in the background. */
 export function createRedisCache(options: RedisCacheOptions): Cache {
   const { redis, replicaAckMs, ...rest } = options;
-  const commandTimeoutMs = rest.commandTimeoutMs ?? DEFAULT_CACHE_OPTIONS.commandTimeoutMs;
-  const ackMs = replicaAckMs ?? Math.min(DEFAULT_REPLICA_ACK_MS, Math.floor(commandTimeoutMs * 0.6));
+  const ackMs = replicaAckMs ?? DEFAULT_REPLICA_ACK_MS;
   if (!(Number.isInteger(ackMs) && ackMs >= 0 && ackMs <= 10_000)) {
     throw new CacheOptionsError('`replicaAckMs` must be a whole number of ms from 0 to 10000.');
   }

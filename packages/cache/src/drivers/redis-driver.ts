@@ -12,7 +12,6 @@
  * `onProblem`, classified by the table in `redis-errors.ts`; a call that meanwhile waits in
  * ioredis' offline queue is attributed to that problem instead of being a bare timeout.
  */
-
 import { ReplicaAckError } from '../errors.js';
 import { readTokens } from '../tokens.js';
 import type { CacheDriver, FillRequest, ReadResult, StoreProblem } from './driver.js';
@@ -31,7 +30,7 @@ import { classifyRedisError, errorCode } from './redis-errors.js';
 import { Script } from './script.js';
 import { keySlot } from './slot.js';
 
-/** How long an invalidation waits for a replica's acknowledgement, by default: below the 50 ms command timeout. */
+/** How long an invalidation waits for a replica's acknowledgement, by default. */
 export const DEFAULT_REPLICA_ACK_MS = 30;
 const REPLICAS_RECHECK_MS = 10_000;
 /** How late Redis may end a WAIT: one tick of its timer at the default `hz` of 10 (measured: WAIT 1 100 took 148-201 ms). */
@@ -214,9 +213,9 @@ export class RedisDriver implements CacheDriver {
    * Gives the tag keys the token. Where a master has replicas, the invalidation returns only once
    * one of them has it too (`WAIT 1` in the same round trip, at most `replicaAckMs`): replication is
    * asynchronous, and a master that died with the token unreplicated would leave its promoted
-   * replica with the old one, under which entries filled before the write look fresh. A replica that
-   * does not acknowledge in time fails the call (`NOREPLICAACK`), and the caller keeps the
-   * invalidation pending.
+   * replica with the old one, under which entries filled before the write look fresh. No
+   * acknowledgement in time, while the master still has a replica that could take over, fails the
+   * call (`ReplicaAckError`), and the caller keeps the invalidation pending.
    */
   async setTags(tagKeys: readonly string[], token: string, ttlMs: number): Promise<void> {
     const px = Math.max(1, Math.ceil(ttlMs));
